@@ -1,0 +1,5 @@
+"""Diaodu's solver tools: routing, replanning, job-shop scheduling, data import.
+
+Imports flow one way: ``tools.core`` (workspace, errors, store) <- the domain
+packages (``tools.routing``, ``tools.jobshop``, ...) <- ``assistant``.
+"""

@@ -1,0 +1,1 @@
+"""Shared foundations: errors, workspace settings, dataset names, the plan store."""
