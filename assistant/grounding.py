@@ -1,0 +1,177 @@
+"""Grounding: check a validated tool call against the user's words and the workspace.
+
+The model is small and can miscopy or invent. Before any call reaches a tool, every
+argument must be backed: numbers by the user's words (or the conversation's focus),
+dataset names and plan ids by the workspace. An unbacked optional argument is dropped
+(the tool's default is the safe choice); an unbacked essential one makes the assistant
+ask instead of guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.numbers import has_chinese, numbers_in_text
+from tools.contract import TOOL_SCHEMAS
+from tools.core.datasets import ROUTING_KINDS, all_datasets, resolve
+from tools.core.errors import DiaoduError
+from tools.core.store import Store
+
+log = logging.getLogger(__name__)
+
+DATASET_KINDS = {"plan_routes": ROUTING_KINDS, "schedule_jobs": ("jssp",)}
+
+# Arguments without which a call makes no sense: (tool, condition on args) -> argument.
+ESSENTIAL = {
+    ("replan", "vehicle_breakdown"): "vehicle",
+    ("replan", "traffic_delay"): "minutes",
+    ("replan", "new_orders"): "orders",
+    ("replan", "cancel_orders"): "orders",
+    ("explain_plan", "why_vehicle"): "order",
+    ("explain_plan", "why_late"): "order",
+    ("explain_plan", "what_if_move"): "order",
+    ("explain_plan", "what_if_fleet"): "num_vehicles",
+}
+
+_QUESTIONS = {
+    "dataset": ("Which dataset should I use? For example demo-city or X-n101-k25.", "请问用哪个数据集？例如 demo-city 或 X-n101-k25。"),
+    "vehicle": ("Which vehicle is it (its number)?", "是哪一辆车（车号）？"),
+    "minutes": ("How many minutes is the delay?", "延误多少分钟？"),
+    "orders": ("Which orders (their numbers)?", "是哪些订单（订单号）？"),
+    "order": ("Which order do you mean (its number)?", "您指的是哪个订单（订单号）？"),
+    "num_vehicles": ("With how many vehicles?", "用多少辆车？"),
+    "plan": ("There is no plan yet. Which dataset should I plan first?", "目前还没有方案。先为哪个数据集做路线规划？"),
+}
+
+
+@dataclass
+class Focus:
+    """What the conversation is about: the dataset, plan and schedule in focus."""
+
+    dataset: str | None = None
+    plan_id: str | None = None
+    schedule_dataset: str | None = None
+    numbers: list[float] = field(default_factory=list)  # numbers the user said in earlier turns
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Focus:
+        data = data or {}
+        return cls(**{k: data.get(k) for k in ("dataset", "plan_id", "schedule_dataset")},
+                   numbers=list(data.get("numbers") or []))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "plan_id": self.plan_id, "schedule_dataset": self.schedule_dataset,
+                "numbers": self.numbers[-20:]}
+
+
+@dataclass
+class Grounded:
+    """The outcome for one call: repaired arguments, or a question to ask instead."""
+
+    args: dict[str, Any]
+    changes: list[str] = field(default_factory=list)
+    question: str | None = None
+
+
+def ask(key: str, user_text: str) -> str:
+    en, zh = _QUESTIONS[key]
+    return zh if has_chinese(user_text) else en
+
+
+def mentioned_datasets(text: str) -> list[str]:
+    """Dataset names written in ``text`` (whole tokens, case-insensitive), longest first."""
+    names = sorted(all_datasets(), key=len, reverse=True)
+    lower = text.lower()
+    return [n for n in names if re.search(r"(?<![\w-])" + re.escape(n.lower()) + r"(?![\w-])", lower)]
+
+
+def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -> Grounded:
+    """Check ``args`` (already validated against the contract) for one call of ``tool``."""
+    out = dict(args)
+    changes: list[str] = []
+    said = numbers_in_text(user_text)
+
+    # 1. dataset names must exist and be what the user means.
+    if "dataset" in TOOL_SCHEMAS[tool]["properties"]:
+        kinds = DATASET_KINDS[tool]
+        named = [n for n in mentioned_datasets(user_text) if _kind_ok(n, kinds)]
+        current = focus.schedule_dataset if tool == "schedule_jobs" else focus.dataset
+        name = out.get("dataset")
+        resolved = _try_resolve(name, kinds) if name else None
+        if named and (resolved is None or resolved.lower() not in {n.lower() for n in named}):
+            changes.append(f"dataset {name!r} -> {named[0]!r} (named by the user)")
+            resolved = _try_resolve(named[0], kinds)
+        elif resolved is not None and not named and current and resolved.lower() != current.lower():
+            changes.append(f"dataset {name!r} -> {current!r} (not named by the user; the dataset in focus)")
+            resolved = current
+        if resolved is None:
+            if current and not named:
+                resolved = current
+                changes.append(f"dataset {name!r} -> {current!r} (the dataset in focus)")
+            else:
+                return Grounded(out, changes, ask("dataset", user_text))
+        out["dataset"] = resolved
+
+    # 2. plan ids must exist; unnamed ones follow the plan in focus.
+    if "plan_id" in TOOL_SCHEMAS[tool]["properties"]:
+        named_plan = re.search(r"plan-\d+", user_text.lower())
+        plan = named_plan.group(0) if named_plan else (focus.plan_id or "latest")
+        if out.get("plan_id") != plan:
+            if out.get("plan_id"):
+                changes.append(f"plan_id {out.get('plan_id')!r} -> {plan!r}")
+            out["plan_id"] = plan
+        try:
+            Store().load_plan(plan)
+        except DiaoduError:
+            return Grounded(out, changes, ask("plan", user_text))
+
+    # 3. numbers must be backed by the user's words (this turn, or earlier ones for follow-ups).
+    backing = said | set(focus.numbers)
+    for key, spec in TOOL_SCHEMAS[tool]["properties"].items():
+        if key not in out or spec.get("type") not in ("integer", "number", "array"):
+            continue
+        values = out[key] if isinstance(out[key], list) else [out[key]]
+        if all(float(v) in said or float(v) in backing for v in values):
+            continue
+        changes.append(f"dropped {key}={out[key]!r} (not in the user's words)")
+        del out[key]
+
+    # 4. a time of day must be the one the user gave; a location must be one the user named.
+    if "at" in out and not _time_said(out["at"], user_text):
+        changes.append(f"dropped at={out['at']!r} (not in the user's words)")
+        del out["at"]
+    if "location" in out and out["location"].lower() not in user_text.lower():
+        changes.append(f"dropped location={out['location']!r} (not in the user's words)")
+        del out["location"]
+    if tool == "search_emergency_cases" and not out.get("query", "").strip():
+        out["query"] = user_text
+
+    # 5. essential arguments: ask rather than guess.
+    cond = out.get("event") or out.get("question")
+    needed = ESSENTIAL.get((tool, cond))
+    if needed and needed not in out:
+        return Grounded(out, changes, ask(needed, user_text))
+    if changes:
+        log.info("grounding %s: %s", tool, "; ".join(changes))
+    return Grounded(out, changes)
+
+
+def _kind_ok(name: str, kinds: tuple[str, ...]) -> bool:
+    ref = all_datasets().get(name)
+    return ref is not None and ref.kind in kinds
+
+
+def _try_resolve(name: str, kinds: tuple[str, ...]) -> str | None:
+    try:
+        return resolve(name, kinds).name
+    except DiaoduError:
+        return None
+
+
+def _time_said(at: str, text: str) -> bool:
+    hh, mm = at.split(":")
+    said = numbers_in_text(text)
+    return float(int(hh)) in said and (int(mm) == 0 or float(int(mm)) in said or (int(mm) == 30 and ("半" in text or "half" in text.lower())))
