@@ -21,6 +21,7 @@ import re
 import time
 from typing import Annotated, Any, TypedDict
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
@@ -168,10 +169,15 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         facts = [c["result"] for c in calls]
         template = _template_answer(calls, user)
         t0 = time.perf_counter()
+        writer = get_stream_writer()  # a no-op unless the caller streams ("custom" mode)
+        pieces: list[str] = []
         try:
-            answer = model.complete(state["messages"], purpose="answer").strip()
+            for piece in model.stream(state["messages"]):
+                pieces.append(piece)
+                writer({"delta": piece})
         except DiaoduError:
-            answer = ""
+            pieces = []
+        answer = "".join(pieces).strip()
         turn["model_seconds"] = turn.get("model_seconds", 0.0) + time.perf_counter() - t0
         bad = unbacked_numbers(answer, facts + [c["args"] for c in calls], _user_texts(state))
         wrong_language = has_chinese(user) != has_chinese(answer)
@@ -180,6 +186,7 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
             turn["rejected_answer"] = answer
             turn["rejected_numbers"] = bad
             answer = template
+            writer({"replace": answer})
         else:
             turn["answer_source"] = "model"
         turn["answer"] = answer

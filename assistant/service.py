@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from langgraph.types import Command
@@ -92,6 +93,27 @@ class Assistant:
             state = self.graph.invoke({"messages": [{"role": "user", "content": text}], "turn": {}, "repairs": 0,
                                        "pending": []}, self._config(thread_id))
         return self._turn_result(thread_id, state, time.perf_counter() - start)
+
+    def ask_stream(self, text: str, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Like :meth:`ask`, yielding ``{"delta": text}`` pieces of the answer as the model writes
+        them (``{"replace": text}`` when the faithfulness check swaps the answer for the tools'
+        own sentence), then ``{"result": turn}``."""
+        text = check_message(text)
+        thread_id = thread_id or uuid.uuid4().hex[:12]
+        self._check_thread_id(thread_id)
+        if self.pending_approval(thread_id):
+            raise DiaoduError(f"thread {thread_id} is waiting for an approval; approve or reject it first",
+                              code="approval_pending")
+        start = time.perf_counter()
+        state: dict[str, Any] = {}
+        with self._lock(thread_id):
+            inputs = {"messages": [{"role": "user", "content": text}], "turn": {}, "repairs": 0, "pending": []}
+            for mode, chunk in self.graph.stream(inputs, self._config(thread_id), stream_mode=["custom", "values"]):
+                if mode == "custom":
+                    yield dict(chunk)
+                else:
+                    state = chunk
+        yield {"result": self._turn_result(thread_id, state, time.perf_counter() - start)}
 
     def resume(self, thread_id: str, approve: bool) -> dict[str, Any]:
         """Answer a pending approval (the LangGraph interrupt) on ``thread_id``."""
