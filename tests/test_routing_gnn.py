@@ -1,0 +1,160 @@
+"""GNN guidance: generator, labels, model, guidance fields, training smoke run."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from tools.routing.gnn.generate import data_hash, fresh_set, solomon_like, training_set, x_instance
+from tools.routing.gnn.guide import _route_feasible, arc_penalty, candidate_successors, score_savings_routes
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIAODU_HOME", str(tmp_path / "home"))
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+
+
+def test_generator_is_seeded_and_x_style():
+    a, b = x_instance(120, 7), x_instance(120, 7)
+    assert a.digest() == b.digest()
+    assert x_instance(120, 8).digest() != a.digest()
+    assert a.n == 120 and a.demand[0] == 0 and (a.demand[1:] >= 1).all()
+    assert a.capacity >= a.demand.max()
+    assert (a.coords >= 0).all() and (a.coords <= 1000).all()
+    ecc = x_instance(60, 1, depot="eccentric", customers="clustered", demand="unit")
+    assert tuple(ecc.coords[0]) == (0.0, 0.0) and (ecc.demand[1:] == 1).all()
+
+
+def test_training_and_fresh_sets_are_disjoint():
+    train = training_set(3, 2, seed=0)
+    fresh = fresh_set(3, 2)
+    assert {i.digest() for i in train}.isdisjoint({i.digest() for i in fresh})
+    assert data_hash(train) == data_hash(training_set(3, 2, seed=0))
+    assert [i.kind for i in train] == ["cvrp"] * 3 + ["vrptw"] * 2
+
+
+def test_solomon_like_windows_are_reachable():
+    inst = solomon_like(80, 3, family="R1")
+    d = inst.distance_matrix()
+    assert (inst.due[1:] >= d[0, 1:] - 1e-9).all()  # reachable from the depot in time
+    assert (inst.ready <= inst.due).all()
+    assert (inst.due[1:] + inst.service[1:] + d[1:, 0] <= inst.due[0] + 1e-6).all()  # and back before closing
+
+
+def _labelled_pair():
+    from tools.routing.gnn.label import solve_label
+
+    inst = x_instance(40, 11)
+    routes, cost, feasible = solve_label(inst, 0.3)
+    return inst, routes, cost, feasible
+
+
+def test_pyvrp_labels_are_feasible_routes():
+    inst, routes, cost, feasible = _labelled_pair()
+    assert feasible
+    assert sorted(v for r in routes for v in r) == list(range(1, inst.n + 1))
+    from tools.routing.gnn.guide import route_cost
+
+    assert route_cost(routes, inst.distance_matrix()) == pytest.approx(cost)
+
+
+def test_graph_keeps_depot_arcs_and_labels_match_routes():
+    from tools.routing.gnn.model import build_graph, edge_labels
+    from tools.routing.gnn.train import arrays_of
+
+    inst, routes, _, _ = _labelled_pair()
+    g = build_graph(arrays_of(inst), k=10)
+    src, dst = g.edge_index.numpy()
+    pairs = set(zip(src.tolist(), dst.tolist(), strict=True))
+    assert all((0, i) in pairs and (i, 0) in pairs for i in range(1, inst.n + 1))
+    assert all((b, a) in pairs for a, b in pairs)  # symmetric
+    y = edge_labels(g.edge_index, routes)
+    # every customer has exactly two route neighbours (counting the depot), most inside a 10-NN graph
+    assert y.sum() >= 0.9 * 2 * (inst.n + len(routes))
+
+
+def test_candidate_lists_are_feasibility_safe():
+    inst = x_instance(60, 5)
+    d = inst.distance_matrix()
+    n1 = inst.n + 1
+    rng = np.random.default_rng(0)
+    prob = rng.random((n1, n1))
+    mask = np.ones((n1, n1), dtype=bool)
+    cands = candidate_successors(prob, mask, d, keep=5, nearest=3)
+    assert cands[0] == list(range(1, n1))  # the depot may go anywhere
+    for i in range(1, n1):
+        assert 0 in cands[i] and i not in cands[i]
+        assert len(cands[i]) >= 5 + 1
+        for j in cands[i]:
+            assert i in cands[j]  # closed under reversal
+
+
+def test_candidate_lists_with_windows_keep_the_depot():
+    inst = solomon_like(60, 4, family="R1")
+    d = inst.distance_matrix()
+    n1 = inst.n + 1
+    prob = np.zeros((n1, n1))
+    cands = candidate_successors(prob, np.ones((n1, n1), bool), d, keep=4, nearest=2, ready=inst.ready,
+                                 due=inst.due, service=inst.service)
+    assert all(0 in c for c in cands[1:])
+    assert all(len(c) >= 2 for c in cands[1:])
+
+
+def test_savings_warm_start_is_feasible():
+    from tools.routing.gnn.train import arrays_of
+
+    for inst in (x_instance(80, 2), solomon_like(60, 9, family="RC1")):
+        arr = arrays_of(inst)
+        n1 = inst.n + 1
+        routes = score_savings_routes(arr, np.zeros((n1, n1)), np.ones((n1, n1), bool))
+        assert routes is not None
+        assert sorted(v for r in routes for v in r) == list(range(1, n1))
+        assert all(_route_feasible(r, arr) for r in routes)
+        assert score_savings_routes(arr, np.zeros((n1, n1)), np.ones((n1, n1), bool), max_routes=0) is None
+
+
+def test_arc_penalty_is_low_where_scores_are_high():
+    inst = x_instance(30, 1)
+    d = inst.distance_matrix()
+    n1 = inst.n + 1
+    prob = np.zeros((n1, n1))
+    prob[1, 2] = prob[2, 1] = 1.0
+    pen = arc_penalty(prob, np.ones((n1, n1), bool), d)
+    assert pen[1, 2] == 0.0 and pen[1, 3] > 0 and np.all(np.diag(pen) == 0)
+
+
+def test_training_smoke_run_writes_weights(tmp_path):
+    from tools.routing.gnn.train import main
+
+    main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "w"), "--cvrp", "3", "--vrptw", "1",
+          "--seconds-per-100", "0.1", "--epochs", "2", "--hidden", "16", "--layers", "2", "--k", "8"])
+    meta = json.loads((tmp_path / "w" / "meta.json").read_text())
+    assert meta["epochs_run"] == 2 and meta["data"]["data_hash"]
+    assert (tmp_path / "w" / "edge_scorer.safetensors").stat().st_size < 100_000
+    from tools.routing.gnn.provider import load_model
+
+    model = load_model(tmp_path / "w" / "edge_scorer.safetensors")
+    assert model.cfg.hidden == 16
+
+
+def test_shipped_weights_load_and_score_fast():
+    from tools.routing.gnn import WEIGHTS_PATH, available
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    assert WEIGHTS_PATH.stat().st_size < 5_000_000
+    from tools.routing.gnn.model import score_matrix
+    from tools.routing.gnn.provider import load_model
+    from tools.routing.gnn.train import arrays_of
+
+    inst = x_instance(100, 3)
+    t0 = time.perf_counter()
+    prob, mask = score_matrix(load_model(), arrays_of(inst))
+    assert time.perf_counter() - t0 < 3.0
+    assert prob.shape == (101, 101) and np.allclose(prob, prob.T)
+    assert ((prob >= 0) & (prob <= 1)).all()
