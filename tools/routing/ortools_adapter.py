@@ -1,0 +1,320 @@
+"""The one module that talks to OR-Tools' routing library and owns its index translation.
+
+``solve(instance, stop, seed, objective=..., guidance=..., progress=...) -> RouteResult``.
+
+- Node ``i`` of the instance is OR-Tools node ``i`` (depot 0); OR-Tools *indices* (with one
+  start/end copy of the depot per vehicle) never leave this module.
+- Costs are the instance's integer matrices (already rounded by the benchmark's convention).
+- Objectives: ``distance`` (hard windows), ``lateness`` (soft windows with a heavy per-minute
+  penalty, then distance), ``vehicles`` (a fixed cost per used vehicle above any route cost),
+  ``balance`` (a global span cost on route length, plus distance).
+- Tight windows: the first solution comes from PARALLEL_CHEAPEST_INSERTION (PATH_CHEAPEST_ARC
+  found nothing for R101/RC101 in 60 s), with fallbacks when a strategy fails.
+- :class:`~tools.routing.guidance.Guidance` fields are applied independently, and the time spent
+  preparing them is charged to the budget.
+- Every result goes through the independent checker (:mod:`tools.routing.checker`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from tools.core.errors import DiaoduError, check_choice
+from tools.routing.diagnose import no_solution_causes, quick_causes
+from tools.routing.guidance import Guidance
+from tools.routing.instance import RoutingInstance
+from tools.routing.result import RouteResult, build_result
+from tools.routing.stop import MaxRuntime
+
+log = logging.getLogger(__name__)
+
+OBJECTIVES = ("distance", "lateness", "vehicles", "balance")
+FSS = routing_enums_pb2.FirstSolutionStrategy
+LSM = routing_enums_pb2.LocalSearchMetaheuristic
+
+# Per-minute lateness weight, in distance units per time unit: one time unit late costs as much
+# as this much extra distance, so lateness is minimised first and distance breaks ties.
+LATENESS_WEIGHT = 100
+BALANCE_SPAN_COEFFICIENT = 100
+
+ProgressFn = Callable[[float, float], None]
+
+
+@dataclass
+class _Model:
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    keep: list[Any]  # callbacks and matrices OR-Tools references but does not own
+
+
+def first_strategies(instance: RoutingInstance, objective: str) -> list[str]:
+    """First-solution strategies to try, in order."""
+    if instance.has_time_windows:
+        return ["PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC"]
+    return ["SAVINGS", "PARALLEL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC"]
+
+
+def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objective: str = "distance",
+          guidance: Guidance | None = None, progress: ProgressFn | None = None) -> RouteResult:
+    """Solve ``instance`` with OR-Tools (guided local search) within ``stop``.
+
+    ``seed`` is recorded; OR-Tools' routing search is deterministic for a given model.
+    ``progress(elapsed_s, best_cost)`` is called on every improving solution (cost in real units
+    of the solver's objective, penalties included).
+    """
+    objective = check_choice("objective", objective, OBJECTIVES)
+    if not isinstance(stop, MaxRuntime):
+        raise DiaoduError(f"stop must be a MaxRuntime; got {type(stop).__name__}")
+    t0 = time.perf_counter()
+    soft = objective == "lateness" and instance.has_time_windows
+    guidance = guidance or Guidance()
+    config: dict[str, Any] = {"objective": objective, "soft_windows": soft, "time_limit_s": stop.seconds,
+                              "metaheuristic": "GUIDED_LOCAL_SEARCH", "guidance": guidance.to_dict()}
+
+    def empty(status: str, diagnosis: list[str]) -> RouteResult:
+        return build_result(instance, [], solver="ortools", objective=objective, runtime_s=time.perf_counter() - t0,
+                            soft_windows=soft, status=status, diagnosis=diagnosis, config=config, seed=seed)
+
+    causes = quick_causes(instance)
+    if soft:  # late arrivals are allowed, so only capacity causes are fatal
+        causes = [c for c in causes if "capacity" in c]
+    if causes:
+        return empty("infeasible", causes)
+
+    budget = stop.seconds - guidance.prepare_seconds
+    deadline = t0 + max(budget, 0.05)
+    history: list[tuple[float, float]] = []
+
+    def report(cost: float) -> None:
+        now = time.perf_counter() - t0 + guidance.prepare_seconds
+        if not history or cost < history[-1][1]:
+            history.append((now, cost))
+            if progress is not None:
+                progress(now, cost)
+
+    overrides = dict(guidance.search or {})
+    strategies = ([overrides.pop("first_solution_strategy")] if "first_solution_strategy" in overrides
+                  else first_strategies(instance, objective))
+    penalty_fraction = float(overrides.pop("penalty_phase_fraction", 0.5))
+    routes: list[list[int]] | None = None
+    start_routes = guidance.initial_routes
+
+    # Phase 1 (optional): search on shaped costs (true + arc_penalty), then polish on true costs.
+    if guidance.arc_penalty is not None:
+        pen = np.asarray(guidance.arc_penalty)
+        if pen.shape != instance.distance.shape:
+            raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
+        shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
+        phase1_end = time.perf_counter() + penalty_fraction * max(deadline - time.perf_counter(), 0.0)
+        found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, phase1_end,
+                           None, cost_matrix=shaped)
+        config["phase1_strategy"] = used
+        if found is not None:
+            start_routes = found
+
+    found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, deadline,
+                       report)
+    config["first_solution_strategy"] = used
+    config["search_overrides"] = overrides
+    routes = found
+    if routes is None and start_routes is not None:
+        routes = start_routes  # the phase-1 / warm-start routes are still a plan; the checker judges them
+    if routes is None:
+        diagnosis = quick_causes(instance) or no_solution_causes(instance, seconds=stop.seconds)
+        if instance.has_time_windows and not soft:
+            late = _late_orders_with_soft_windows(instance, max(1.0, min(5.0, stop.seconds / 4)))
+            if late:
+                diagnosis = no_solution_causes(instance, late_orders=late)
+        return empty("no_solution", diagnosis)
+    result = build_result(instance, routes, solver="ortools", objective=objective,
+                          runtime_s=time.perf_counter() - t0 + guidance.prepare_seconds, soft_windows=soft,
+                          history=history, config=config, seed=seed,
+                          objective_value=history[-1][1] if history else None)
+    if not result.feasible:
+        log.warning("OR-Tools plan for %s failed the independent check: %s", instance.name, result.violations)
+    return result
+
+
+def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list[str], overrides: dict[str, Any],
+         guidance: Guidance, start_routes: list[list[int]] | None, deadline: float,
+         report: Callable[[float], None] | None, cost_matrix: np.ndarray | None = None,
+         ) -> tuple[list[list[int]] | None, str | None]:
+    """Build a model per strategy until one finds a solution before ``deadline``; return node routes."""
+    for k, strategy in enumerate(strategies):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.05 and k > 0:
+            break
+        model = build_model(instance, objective, soft, cost_matrix=cost_matrix,
+                            candidates=guidance.candidate_successors)
+        routing = model.routing
+        if report is not None:
+            scale = instance.dist_scale
+            routing.AddAtSolutionCallback(lambda r=routing, s=scale: report(r.CostVar().Max() / s))
+        params = search_parameters(strategy, max(remaining, 0.05), overrides)
+        solution = None
+        if start_routes is not None:
+            initial = routing.ReadAssignmentFromRoutes(_pad(start_routes, instance.num_vehicles), True)
+            if initial is None:
+                log.warning("warm-start routes are not a valid assignment for %s; starting from scratch", instance.name)
+            else:
+                solution = routing.SolveFromAssignmentWithParameters(initial, params)
+        if solution is None:
+            solution = routing.SolveWithParameters(params)
+        if solution is not None:
+            return extract_routes(model, solution), strategy
+        log.info("OR-Tools %s found no solution for %s (status %s)", strategy, instance.name, routing.status())
+        if guidance.candidate_successors is not None:
+            # the pruned arc set may be what blocks a first solution: retry this strategy on all arcs
+            guidance = Guidance(search=guidance.search)
+            model = build_model(instance, objective, soft, cost_matrix=cost_matrix)
+            routing = model.routing
+            if report is not None:
+                routing.AddAtSolutionCallback(lambda r=routing, s=instance.dist_scale: report(r.CostVar().Max() / s))
+            params = search_parameters(strategy, max(deadline - time.perf_counter(), 0.05), overrides)
+            solution = routing.SolveWithParameters(params)
+            if solution is not None:
+                return extract_routes(model, solution), strategy
+    return None, None
+
+
+def _pad(routes: list[list[int]], vehicles: int) -> list[list[int]]:
+    routes = [list(map(int, r)) for r in routes if r]
+    if len(routes) > vehicles:
+        return routes  # ReadAssignmentFromRoutes rejects it; logged by the caller
+    return routes + [[] for _ in range(vehicles - len(routes))]
+
+
+def search_parameters(strategy: str, seconds: float, overrides: dict[str, Any] | None = None) -> Any:
+    """Search parameters: ``strategy`` first, guided local search, a wall-clock limit, overrides."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(FSS, strategy)
+    params.local_search_metaheuristic = LSM.GUIDED_LOCAL_SEARCH
+    params.time_limit.FromMilliseconds(max(int(seconds * 1000), 50))
+    params.log_search = False
+    for key, value in (overrides or {}).items():
+        if key == "local_search_metaheuristic" and isinstance(value, str):
+            params.local_search_metaheuristic = getattr(LSM, value)
+        elif key == "first_solution_strategy" and isinstance(value, str):
+            params.first_solution_strategy = getattr(FSS, value)
+        elif hasattr(params, key):
+            setattr(params, key, value)
+        else:
+            raise DiaoduError(f"unknown OR-Tools search parameter {key!r}")
+    return params
+
+
+def build_model(instance: RoutingInstance, objective: str = "distance", soft: bool = False, *,
+                cost_matrix: np.ndarray | None = None, candidates: list[list[int]] | None = None) -> _Model:
+    """The OR-Tools model of ``instance`` for ``objective`` (arc costs from ``cost_matrix`` if given)."""
+    inst = instance
+    n1, V = inst.num_nodes, inst.num_vehicles
+    manager = pywrapcp.RoutingIndexManager(n1, V, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    keep: list[Any] = []
+
+    cost = cost_matrix if cost_matrix is not None else inst.distance
+    cost_cb = routing.RegisterTransitMatrix(cost.astype(np.int64).tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_cb)
+
+    demand_cb = routing.RegisterUnaryTransitVector([int(d) for d in inst.demand])
+    routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [int(inst.capacity)] * V, True, "Capacity")
+
+    if inst.has_time_windows:
+        assert inst.ready is not None and inst.due is not None and inst.service is not None
+        # transit i -> j = service at i + travel i -> j
+        travel = inst.duration + inst.service[:, None]
+        time_cb = routing.RegisterTransitMatrix(travel.astype(np.int64).tolist())
+        horizon = int(inst.due[0])
+        cap = horizon if not soft else horizon + int(travel.max()) * (n1 + 1)
+        routing.AddDimension(time_cb, cap, cap, False, "Time")
+        tdim = routing.GetDimensionOrDie("Time")
+        penalty = max(1, round(LATENESS_WEIGHT * inst.dist_scale / inst.time_scale))
+        for node in range(1, n1):
+            idx = manager.NodeToIndex(node)
+            if soft:
+                tdim.CumulVar(idx).SetMin(int(inst.ready[node]))
+                tdim.SetCumulVarSoftUpperBound(idx, int(inst.due[node]), penalty)
+            else:
+                tdim.CumulVar(idx).SetRange(int(inst.ready[node]), int(inst.due[node]))
+        for v in range(V):
+            start, end = routing.Start(v), routing.End(v)
+            tdim.CumulVar(start).SetRange(int(inst.ready[0]), horizon)
+            if soft:
+                tdim.CumulVar(end).SetMin(int(inst.ready[0]))
+                tdim.SetCumulVarSoftUpperBound(end, horizon, penalty)
+            else:
+                tdim.CumulVar(end).SetRange(int(inst.ready[0]), horizon)
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(start))
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+
+    if objective == "vehicles":
+        # above the cost of any plan (every customer on its own route), so fewer vehicles always win
+        fixed = int(inst.distance[0].sum() + inst.distance[:, 0].sum()) + 1
+        routing.SetFixedCostOfAllVehicles(fixed)
+    elif objective == "balance":
+        dist_cb = routing.RegisterTransitMatrix(inst.distance.astype(np.int64).tolist())
+        routing.AddDimension(dist_cb, 0, int(inst.distance.sum()) + 1, True, "Distance")
+        routing.GetDimensionOrDie("Distance").SetGlobalSpanCostCoefficient(BALANCE_SPAN_COEFFICIENT)
+
+    if candidates is not None:
+        apply_candidates(manager, routing, candidates, n1)
+    return _Model(manager, routing, keep)
+
+
+def apply_candidates(manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel,
+                     candidates: list[list[int]], n1: int) -> int:
+    """Remove customer -> customer arcs not in ``candidates[i]``; depot arcs always stay.
+
+    Returns the number of arcs removed. A candidate list is made symmetric first (if j may follow
+    i, i may follow j), which keeps reversed route segments legal for the local search.
+    """
+    if len(candidates) != n1:
+        raise DiaoduError(f"guidance candidate_successors has {len(candidates)} lists; expected {n1} (one per node)")
+    allowed = [set() for _ in range(n1)]  # type: list[set[int]]
+    for i, succ in enumerate(candidates):
+        for j in succ:
+            j = int(j)
+            if 0 < j < n1 and j != i:
+                allowed[i].add(j)
+                allowed[j].add(i)
+    removed = 0
+    for i in range(1, n1):
+        drop = [manager.NodeToIndex(j) for j in range(1, n1) if j != i and j not in allowed[i]]
+        if drop:
+            routing.NextVar(manager.NodeToIndex(i)).RemoveValues(drop)
+            removed += len(drop)
+    return removed
+
+
+def extract_routes(model: _Model, solution: Any) -> list[list[int]]:
+    """Node routes (customers only, depot implicit), one list per vehicle (empty when unused)."""
+    manager, routing = model.manager, model.routing
+    routes: list[list[int]] = []
+    for v in range(routing.vehicles()):
+        idx = routing.Start(v)
+        route: list[int] = []
+        idx = solution.Value(routing.NextVar(idx))
+        while not routing.IsEnd(idx):
+            route.append(manager.IndexToNode(idx))
+            idx = solution.Value(routing.NextVar(idx))
+        routes.append(route)
+    return routes
+
+
+def _late_orders_with_soft_windows(instance: RoutingInstance, seconds: float) -> list[int]:
+    """Order ids that the best soft-window plan (found in ``seconds``) serves late."""
+    model = build_model(instance, "lateness", True)
+    params = search_parameters("PARALLEL_CHEAPEST_INSERTION", seconds)
+    solution = model.routing.SolveWithParameters(params)
+    if solution is None:
+        return []
+    res = build_result(instance, extract_routes(model, solution), solver="ortools", objective="lateness",
+                       runtime_s=0.0, soft_windows=True)
+    return sorted(cid for r in res.routes for cid in r.late)
