@@ -1,0 +1,183 @@
+"""Shared plumbing for the training phases: paths, seeds, meta.json, encoding and batching."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from finetune.chatformat import render_blocks
+
+log = logging.getLogger(__name__)
+
+FINETUNE_DIR = Path(__file__).resolve().parent
+ARTIFACTS = FINETUNE_DIR / "artifacts"
+HELDOUT = FINETUNE_DIR.parent / "evals" / "suites" / "heldout.jsonl"
+
+
+def setup(seed: int, threads: int = 2) -> None:
+    """Seed everything and bound the CPU threads (the machine is shared)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def write_meta(out: Path, **fields: Any) -> None:
+    """``meta.json`` beside the weights: config, data hash, metrics, train time."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "meta.json"
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    old.update(fields)
+    path.write_text(json.dumps(old, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    p = Path(path) / "meta.json"
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
+def encode_conversation(tok: Any, messages: list[dict[str, Any]], assistant_only: bool = True) -> tuple[list[int], list[int]]:
+    """Token ids and labels (-100 where no loss) of a rendered conversation.
+
+    With ``assistant_only`` the loss covers each assistant turn's body and its ``<|im_end|>``
+    (so the model learns where to stop), not the ``<|im_start|>assistant\\n`` header.
+    """
+    ids: list[int] = []
+    labels: list[int] = []
+    for role, block in render_blocks(messages):
+        bid = tok.encode(block, add_special_tokens=False)
+        if role == "assistant" or not assistant_only:
+            head = len(tok.encode(f"<|im_start|>{role}\n", add_special_tokens=False)) if assistant_only else 0
+            # the trailing "\n" after <|im_end|> is context for the next turn, not a target
+            lab = [-100] * head + bid[head:-1] + [-100] if assistant_only else list(bid)
+        else:
+            lab = [-100] * len(bid)
+        ids += bid
+        labels += lab
+    return ids, labels
+
+
+def length_batches(examples: list[tuple[list[int], list[int]]], tokens_per_batch: int, rng: random.Random,
+                   max_len: int) -> list[list[int]]:
+    """Index batches of similar length, about ``tokens_per_batch`` padded tokens each, shuffled."""
+    idx = [i for i, (x, _) in enumerate(examples) if len(x) <= max_len]
+    rng.shuffle(idx)
+    # sort within large chunks so batches have similar lengths but the order stays random
+    chunk = 2000
+    batches: list[list[int]] = []
+    for c in range(0, len(idx), chunk):
+        part = sorted(idx[c:c + chunk], key=lambda i: len(examples[i][0]))
+        cur: list[int] = []
+        longest = 0
+        for i in part:
+            n = len(examples[i][0])
+            if cur and max(longest, n) * (len(cur) + 1) > tokens_per_batch:
+                batches.append(cur)
+                cur, longest = [], 0
+            cur.append(i)
+            longest = max(longest, n)
+        if cur:
+            batches.append(cur)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: list[tuple[list[int], list[int]]], batch: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    n = max(len(examples[i][0]) for i in batch)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), n), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), n), dtype=torch.long)
+    for r, i in enumerate(batch):
+        x, y = examples[i]
+        ids[r, :len(x)] = torch.tensor(x)
+        labels[r, :len(y)] = torch.tensor(y)
+        mask[r, :len(x)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def batch_stream(examples: list[tuple[list[int], list[int]]], tokens_per_batch: int, seed: int, max_len: int,
+                 pad_id: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless shuffled length-bucketed batches (a new order each epoch)."""
+    epoch = 0
+    while True:
+        rng = random.Random(seed * 1000 + epoch)
+        for b in length_batches(examples, tokens_per_batch, rng, max_len):
+            yield collate(examples, b, pad_id)
+        epoch += 1
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warm-up then cosine decay to 10% of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def masked_ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy where labels != -100."""
+    return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)).float(),
+                                             labels[:, 1:].reshape(-1), ignore_index=-100)
+
+
+class Timer:
+    """Wall-clock seconds since creation."""
+
+    def __init__(self) -> None:
+        self.t0 = time.time()
+
+    def __call__(self) -> float:
+        return time.time() - self.t0
+
+
+def param_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of the weight files in an artifact folder."""
+    return sum(f.stat().st_size for f in Path(path).glob("*.safetensors"))
+
+
+def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]], steps: int, groups: list[dict[str, Any]],
+                loss_fn: Any, warmup: int = 30, log_every: int = 50, max_seconds: float | None = None) -> dict[str, Any]:
+    """A plain AdamW loop over ``stream``; ``groups`` are param groups with a peak ``lr`` each.
+
+    ``loss_fn(model, batch) -> loss``. Stops early (and says so) after ``max_seconds``.
+    Returns the loss curve, steps done, tokens seen and seconds.
+    """
+    opt = torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=0.0)
+    peaks = [g["lr"] for g in groups]
+    timer = Timer()
+    curve: list[tuple[int, float]] = []
+    run, tokens, step = 0.0, 0, 0
+    model.train()
+    for step in range(steps):
+        for g, peak in zip(opt.param_groups, peaks, strict=True):
+            g["lr"] = lr_at(step, steps, peak, warmup)
+        batch = next(stream)
+        loss = loss_fn(model, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        tokens += int(batch["attention_mask"].sum())
+        run = loss.item() if step == 0 else 0.95 * run + 0.05 * loss.item()
+        if step % log_every == 0 or step == steps - 1:
+            curve.append((step, round(run, 4)))
+            log.info("step %d/%d loss %.4f  %.0f tok/s", step, steps, run, tokens / max(timer(), 1e-6))
+        if max_seconds is not None and timer() > max_seconds:
+            log.warning("time budget of %.0f s reached at step %d of %d", max_seconds, step + 1, steps)
+            break
+    model.eval()
+    return {"steps": step + 1, "tokens": tokens, "seconds": round(timer(), 1), "final_loss": round(run, 4),
+            "loss_curve": curve}

@@ -1,0 +1,1064 @@
+"""Generator of bilingual tool-use conversations from the tool contract.
+
+Breadth is the point: every tool and enum value, English and Chinese, synonyms, shuffled
+clause order, typos, numbers as words, units ("2 minutes" -> 120 s), terse and polite registers,
+colloquial Chinese, multi-turn references ("that plan", "truck 3", "same dataset"), and no-tool
+turns (small talk, out of scope, a missing dataset -> one clarifying question). The answers after
+tool results cite only numbers from the results.
+
+``python -m finetune.data --n 20000 --out PATH`` writes JSON lines ``{"lang", "messages"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+from tools.contract import EVENTS, INCIDENT_TYPES, QUESTIONS, validate_call
+
+log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------- numbers
+
+_EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_EN_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ZH_DIG = "零一二三四五六七八九"
+
+
+def en_words(n: int) -> str:
+    """26 -> 'twenty-six' (0..999)."""
+    if n < 20:
+        return _EN_ONES[n]
+    if n < 100:
+        t, o = divmod(n, 10)
+        return _EN_TENS[t] + ("" if o == 0 else "-" + _EN_ONES[o])
+    h, r = divmod(n, 100)
+    return _EN_ONES[h] + " hundred" + ("" if r == 0 else " and " + en_words(r))
+
+
+def zh_words(n: int, measure: bool = False) -> str:
+    """26 -> '二十六'; 2 before a measure word -> '两' (0..999)."""
+    if n == 2 and measure:
+        return "两"
+    if n < 10:
+        return _ZH_DIG[n]
+    if n < 20:
+        return "十" + ("" if n == 10 else _ZH_DIG[n - 10])
+    if n < 100:
+        t, o = divmod(n, 10)
+        return _ZH_DIG[t] + "十" + ("" if o == 0 else _ZH_DIG[o])
+    h, r = divmod(n, 100)
+    head = ("两" if h == 2 and measure else _ZH_DIG[h]) + "百"
+    if r == 0:
+        return head
+    if r < 10:
+        return head + "零" + _ZH_DIG[r]
+    return head + (_ZH_DIG[1] + zh_words(r) if r < 20 else zh_words(r))
+
+
+def num(rng: random.Random, n: int, lang: str, measure: bool = False, words_p: float = 0.25) -> str:
+    """A number as digits or (sometimes, for small ones) as words."""
+    if n <= 99 and rng.random() < words_p:
+        return en_words(n) if lang == "en" else zh_words(n, measure)
+    return str(n)
+
+
+# ----------------------------------------------------------------------------- names
+
+ROUTING_BENCH = ["A-n32-k5", "A-n60-k9", "A-n80-k10", "X-n101-k25", "X-n106-k14", "X-n110-k13", "X-n125-k30",
+                 "X-n148-k46", "X-n200-k36", "X-n251-k28", "X-n303-k21", "X-n401-k29", "X-n502-k39",
+                 "C101", "C201", "R101", "R201", "RC101", "RC201", "demo-city"]
+JSSP_BENCH = ["ft06", "ft10", "ft20"] + [f"la{i:02d}" for i in range(1, 21)] + [f"ta{i:02d}" for i in range(1, 21)] + \
+             ["demo-shop"]
+_PLACES = ["north", "south", "east", "west", "pudong", "haidian", "depot2", "central", "harbor", "airport", "riverside",
+           "zone-a", "zone-b", "tianhe", "minhang", "xinyi", "city", "metro", "hub3", "coldchain", "fresh", "store12"]
+_WORDS = ["orders", "deliveries", "shift", "run", "route", "batch", "plan", "drops", "jobs", "shop", "line", "week",
+          "morning", "evening", "night", "area", "mill", "plant", "fleet", "test"]
+
+
+def synth_routing_name(rng: random.Random) -> str:
+    """A plausible routing dataset name the model has never seen (so it learns to copy)."""
+    r = rng.random()
+    if r < 0.3:
+        p = rng.choice("AXBPEMF")
+        n = rng.randint(15, 999)
+        return f"{p}-n{n}-k{rng.randint(2, 60)}"
+    if r < 0.45:
+        return f"{rng.choice(['C', 'R', 'RC'])}{rng.choice('12')}{rng.randint(1, 12):02d}"
+    return _synth_user_name(rng)
+
+
+def synth_shop_name(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.35:
+        return f"{rng.choice(['ta', 'la', 'ft', 'dmu', 'swv', 'orb', 'abz', 'yn'])}{rng.randint(1, 80):02d}"
+    return _synth_user_name(rng, shop=True)
+
+
+def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
+    place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
+    r = rng.random()
+    if r < 0.3:
+        return f"{place}-{rng.randint(2024, 2027)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if r < 0.5:
+        return f"{rng.choice(_WORDS)}-{rng.choice('abcdefgh')}"
+    if r < 0.7:
+        return f"{place}-{rng.choice(_WORDS)}"
+    if r < 0.85:
+        return f"{place}_{rng.choice(_WORDS)}{rng.randint(1, 99)}"
+    return f"{rng.choice(_WORDS)}{rng.randint(1, 999)}"
+
+
+def routing_ds(rng: random.Random) -> str:
+    return rng.choice(ROUTING_BENCH) if rng.random() < 0.55 else synth_routing_name(rng)
+
+
+def shop_ds(rng: random.Random) -> str:
+    return rng.choice(JSSP_BENCH) if rng.random() < 0.6 else synth_shop_name(rng)
+
+
+# ----------------------------------------------------------------------------- noise
+
+def typo(rng: random.Random, text: str, p: float) -> str:
+    """Character typos in long plain words (never in numbers or names with digits/dashes)."""
+    if p <= 0:
+        return text
+    words = text.split(" ")
+    out = []
+    for w in words:
+        if len(w) >= 5 and w.isalpha() and w.isascii() and rng.random() < p:
+            i = rng.randrange(1, len(w) - 1)
+            k = rng.random()
+            if k < 0.3:
+                w = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+            elif k < 0.6:
+                w = w[:i] + w[i + 1:]
+            elif k < 0.8:
+                w = w[:i] + w[i] + w[i:]
+            else:
+                w = w[:i] + rng.choice("aeioustrn") + w[i + 1:]
+        out.append(w)
+    return " ".join(out)
+
+
+def style_en(rng: random.Random, text: str) -> str:
+    pre = rng.choice(["", "", "", "", "please ", "Please ", "hey, ", "Hi, ", "can you ", "could you ", "Could you please ",
+                      "pls ", "ok so ", "quick one: ", "I need you to ", "would you ", "go ahead and ", "Kindly ",
+                      "hey assistant, ", "right, ", "so ", "Now ", "okay, ", "yo ", "dispatcher here, "])
+    suf = rng.choice(["", "", "", "", ".", "!", "?", " please", " thanks", " thx", ", thank you", " asap", " now",
+                      " pls", " for me", ", cheers", " :)", "...", " quickly"])
+    out = pre + text + suf
+    r = rng.random()
+    if r < 0.2:
+        out = out.lower()
+    elif r < 0.27:
+        out = out.upper() if len(out) < 40 else out
+    elif r < 0.6 and out:
+        out = out[0].upper() + out[1:]
+    return typo(rng, out, 0.06 if rng.random() < 0.35 else 0.0)
+
+
+def style_zh(rng: random.Random, text: str) -> str:
+    pre = rng.choice(["", "", "", "", "请", "麻烦", "帮我", "能不能", "你好，", "喂，", "劳驾，", "那个，", "嗯，", "快，",
+                      "帮忙", "给我", "麻烦你", "请帮我", "小调，", "调度助手，", "现在", "哎，"])
+    suf = rng.choice(["", "", "", "", "。", "，谢谢", "吧", "呗", "哈", "，快点", "！", "？", "一下", "，多谢", "啊", "～",
+                      "，辛苦了", "，急", "好吗", "行吗"])
+    if pre and text.startswith(("请", "帮", "麻烦", "给")):
+        pre = ""
+    return pre + text + suf
+
+
+def style(rng: random.Random, text: str, lang: str) -> str:
+    return style_en(rng, text) if lang == "en" else style_zh(rng, text)
+
+
+def align_args(text: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Make string arguments match the user's text as typed (after case changes and typos).
+
+    Returns None when a copied value no longer occurs in the text (a typo hit it), so the
+    caller draws another sample rather than teach the model to invent text.
+    """
+    low = text.lower()
+    out = dict(args)
+    for key in ("dataset", "query", "location"):
+        v = out.get(key)
+        if not isinstance(v, str):
+            continue
+        if v in text:
+            continue
+        i = low.find(v.lower())
+        if i < 0:
+            return None
+        out[key] = text[i:i + len(v)]
+    return out
+
+
+def join_en(rng: random.Random, parts: list[str]) -> str:
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return parts[0]
+    sep = rng.choice([", ", ", ", " and ", "; ", " ", ", and "])
+    if sep in (", ", "; ") and rng.random() < 0.5:
+        return sep.join(parts[:-1]) + " and " + parts[-1]
+    return sep.join(parts)
+
+
+def join_zh(rng: random.Random, parts: list[str]) -> str:
+    return rng.choice(["，", "，", "、", " ", "，并且", "；"]).join(parts)
+
+
+def join(rng: random.Random, parts: list[str], lang: str) -> str:
+    return join_en(rng, parts) if lang == "en" else join_zh(rng, parts)
+
+
+# ----------------------------------------------------------------------------- units
+
+def seconds_phrase(rng: random.Random, lang: str) -> tuple[str, int]:
+    """A time budget in words and its value in seconds."""
+    if lang == "en":
+        opts = [(f"{s} seconds", s) for s in (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300)]
+        opts += [(f"{s}s", s) for s in (5, 10, 20, 30, 60, 90, 120)]
+        opts += [(f"{s} sec", s) for s in (10, 15, 30, 45)]
+        opts += [(f"{s} secs", s) for s in (20, 40)]
+        opts += [(f"{m} minutes", m * 60) for m in (2, 3, 4, 5, 10)] + [(f"{m} min", m * 60) for m in (1, 2, 3, 5)]
+        opts += [(f"{en_words(m)} minutes", m * 60) for m in (2, 3, 5)] + [("one minute", 60), ("a minute", 60),
+                 ("half a minute", 30), ("a minute and a half", 90), ("1.5 minutes", 90), ("two mins", 120),
+                 ("ten seconds", 10), ("thirty seconds", 30), ("twenty seconds", 20), ("forty-five seconds", 45),
+                 ("1 minute", 60), ("2 mins", 120), ("5 mins", 300), ("an hour", 3600) if rng.random() < 0.1 else ("1 min", 60)]
+    else:
+        opts = [(f"{s}秒", s) for s in (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300)]
+        opts += [(f"{s}秒钟", s) for s in (10, 30, 60)] + [(f"{zh_words(s)}秒", s) for s in (10, 20, 30, 45, 90)]
+        opts += [(f"{m}分钟", m * 60) for m in (1, 2, 3, 5, 10)] + [(f"{zh_words(m, True)}分钟", m * 60) for m in (1, 2, 3, 5)]
+        opts += [("半分钟", 30), ("一分半", 90), ("一分半钟", 90), ("两分钟", 120), ("一分钟", 60), ("五分钟", 300),
+                 ("2分钟", 120), ("十秒", 10)]
+    return rng.choice(opts)
+
+
+def minutes_phrase(rng: random.Random, lang: str) -> tuple[str, int]:
+    if lang == "en":
+        m = rng.choice([5, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 120])
+        opts = [(f"{m} minutes", m), (f"{m} min", m), (f"{m} mins", m), (f"{num(rng, m, 'en', words_p=0.5)} minutes", m),
+                (f"{m}min", m), ("half an hour", 30), ("an hour", 60), ("a quarter of an hour", 15), ("15 minutes", 15),
+                ("an hour and a half", 90), ("two hours", 120), ("1 hour", 60), ("45 minutes", 45), ("ten minutes", 10)]
+    else:
+        m = rng.choice([5, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 120])
+        opts = [(f"{m}分钟", m), (f"{zh_words(m)}分钟", m), (f"{m}分", m), ("半小时", 30), ("半个小时", 30),
+                ("一个小时", 60), ("一小时", 60), ("一刻钟", 15), ("一个半小时", 90), ("两个小时", 120), ("十分钟", 10),
+                ("二十分钟", 20), ("四十五分钟", 45)]
+    return rng.choice(opts)
+
+
+def clock_phrase(rng: random.Random, lang: str) -> tuple[str, str]:
+    """A clock time in words and as ``HH:MM``."""
+    h = rng.randint(0, 23)
+    mi = rng.choice([0, 0, 5, 10, 15, 20, 25, 30, 30, 40, 45, 50, 55, rng.randint(0, 59)])
+    hhmm = f"{h:02d}:{mi:02d}"
+    if lang == "en":
+        h12 = h % 12 or 12
+        ampm = "am" if h < 12 else "pm"
+        opts = [hhmm, f"{h}:{mi:02d}", f"{h12}:{mi:02d} {ampm}", f"{h12}:{mi:02d}{ampm}", f"{h12}:{mi:02d} {ampm.upper()}"]
+        if mi == 0:
+            opts += [f"{h12} {ampm}", f"{h12}{ampm}", f"{h12} o'clock" if 8 <= h <= 12 else hhmm]
+        if mi == 30:
+            opts += [f"half past {h12}" if 8 <= h <= 12 else hhmm]
+        return rng.choice(opts), hhmm
+    if h < 6:
+        part = "凌晨"
+    elif h < 12:
+        part = rng.choice(["上午", "早上"])
+    elif h < 13:
+        part = "中午"
+    elif h < 18:
+        part = "下午"
+    else:
+        part = "晚上"
+    h12 = h if h <= 12 else h - 12
+    tail = "" if mi == 0 else ("半" if mi == 30 and rng.random() < 0.5 else f"{mi}分" if rng.random() < 0.5 else f"{mi:02d}")
+    opts = [hhmm, f"{h}:{mi:02d}", f"{h}点{tail}" if h >= 13 or h < 12 else hhmm, f"{part}{h12}点{tail}"]
+    if tail and tail != "半" and h12 >= 1:
+        opts.append(f"{part}{zh_words(h12, True)}点{tail}")
+    return rng.choice(opts), hhmm
+
+
+def orders_phrase(rng: random.Random, lang: str) -> tuple[str, list[int]]:
+    k = rng.choice([1, 1, 1, 2, 2, 3, 3, 4, 5])
+    ids = sorted(rng.sample(range(1, rng.choice([40, 120, 400, 999])), k)) if rng.random() < 0.8 else \
+        rng.sample(range(1, 200), k)
+    if lang == "en":
+        items = [str(i) for i in ids]
+        r = rng.random()
+        if r < 0.15:
+            items = [f"#{i}" for i in ids]
+        elif r < 0.25 and k > 1:
+            return "/".join(items), ids
+        elif r < 0.32 and k > 1:
+            return " & ".join(items), ids
+        elif r < 0.4 and max(ids) < 100 and k <= 2:
+            items = [en_words(i) for i in ids]
+        return (items[0] if k == 1 else ", ".join(items[:-1]) + rng.choice([" and ", ", ", " & ", " and also "]) + items[-1]), ids
+    items = [str(i) for i in ids]
+    r = rng.random()
+    if r < 0.25:
+        items = [f"{i}号" for i in ids]
+    elif r < 0.35 and max(ids) < 100:
+        items = [zh_words(i) for i in ids]
+    if k == 1:
+        return items[0], ids
+    return rng.choice(["、", "，", ",", " "]).join(items[:-1]) + rng.choice(["和", "、", "以及", "跟"]) + items[-1], ids
+
+
+# ----------------------------------------------------------------------------- vocab
+
+VEH_EN_PL = ["trucks", "vans", "vehicles", "rigs", "lorries", "cars", "delivery vans", "trucks", "vehicles", "drivers",
+             "couriers", "box trucks", "reefers"]
+VEH_EN_SG = ["truck", "van", "vehicle", "rig", "lorry", "car", "driver", "courier", "unit", "truck", "vehicle"]
+VEH_ZH = ["车", "货车", "卡车", "面包车", "小货车", "配送车", "车辆", "车", "货车", "冷藏车", "箱货"]
+VEH_ZH_MEAS = ["辆", "辆", "台", "部"]
+
+OBJ_EN = {
+    "distance": ["minimize total distance", "shortest total distance", "least mileage", "fewest kilometres",
+                 "optimise for distance", "distance first", "keep the driving short", "minimal km", "lowest travel cost",
+                 "shortest routes"],
+    "lateness": ["minimize lateness", "avoid late deliveries", "keep deliveries on time", "punctuality first",
+                 "respect the time windows", "on-time delivery matters most", "minimise delays", "lateness first",
+                 "nobody should be late", "prioritise on-time arrival"],
+    "vehicles": ["use as few vehicles as possible", "minimize the number of trucks", "smallest fleet possible",
+                 "fewest vans", "minimise vehicles used", "fleet size first", "use the minimum number of rigs",
+                 "as few trucks as we can"],
+    "balance": ["balance the workload", "even out the routes", "spread the load evenly", "balanced routes",
+                "fair workload across drivers", "keep the routes about the same length", "balance first",
+                "equal work for every driver"],
+}
+OBJ_ZH = {
+    "distance": ["总里程最短", "距离最短", "少跑路", "路程最小", "以里程为目标", "优先省里程", "总路程尽量短", "行驶距离最小"],
+    "lateness": ["尽量不迟到", "准时优先", "减少延误", "别超时间窗", "迟到最少", "按时送达最重要", "优先保证时效", "晚点越少越好"],
+    "vehicles": ["用车最少", "尽量少派车", "车辆数最少", "少用几辆车", "能少派就少派", "最小化车队规模", "车越少越好"],
+    "balance": ["工作量均衡", "各车任务平均一点", "均衡分配", "负载均衡", "每个司机活儿差不多", "路线长短均匀", "平衡各车负荷"],
+}
+GUIDE_EN = {"none": ["without GNN", "no GNN guidance", "plain OR-Tools", "turn off the GNN", "guidance off",
+                     "skip the neural guidance", "no guidance", "without the graph network", "gnn off", "OR-Tools only"],
+            "gnn": ["with GNN guidance", "use the GNN", "GNN-guided", "with the graph network", "gnn on",
+                    "keep the neural guidance on", "guided by the GNN"]}
+GUIDE_ZH = {"none": ["不用GNN", "关掉GNN引导", "纯OR-Tools", "不要神经网络引导", "不开引导", "GNN关掉", "只用OR-Tools"],
+            "gnn": ["用GNN引导", "开启GNN", "用图神经网络引导", "GNN打开", "要GNN引导"]}
+
+METHOD_EN = {"rl": ["the RL policy", "reinforcement learning", "the trained policy", "RL", "the learned policy", "rl"],
+             "cp_sat": ["CP-SAT", "cp-sat", "the CP-SAT solver", "constraint programming", "the exact solver", "OR-Tools CP-SAT",
+                        "cpsat"],
+             "spt": ["SPT", "shortest processing time", "the shortest processing time rule", "spt"],
+             "mwkr": ["MWKR", "most work remaining", "the most-work-remaining rule", "mwkr"],
+             "fifo": ["FIFO", "first in first out", "first-come first-served", "fifo"],
+             "mopnr": ["MOPNR", "most operations remaining", "the most-operations-remaining rule", "mopnr"],
+             "compare": ["all methods", "every method", "all the methods side by side", "each method"]}
+METHOD_ZH = {"rl": ["强化学习", "RL策略", "训练好的策略", "强化学习策略", "RL"],
+             "cp_sat": ["CP-SAT", "约束规划", "精确求解器", "CP-SAT求解器", "cp-sat"],
+             "spt": ["SPT规则", "最短加工时间规则", "最短加工时间优先", "SPT"],
+             "mwkr": ["MWKR规则", "最多剩余工作量规则", "剩余工作最多优先", "MWKR"],
+             "fifo": ["FIFO", "先进先出", "先到先服务", "FIFO规则"],
+             "mopnr": ["MOPNR", "剩余工序最多优先", "最多剩余工序规则", "MOPNR规则"],
+             "compare": ["所有方法", "各种方法", "全部方法"]}
+
+INC_EN = {
+    "road_closure": ["the road is closed", "a road closure", "the bridge is shut", "the ring road is blocked off",
+                     "police closed the highway", "the tunnel is closed"],
+    "traffic_accident": ["a traffic accident", "a crash", "a multi-car pile-up", "a collision", "a truck overturned after a crash",
+                         "a rear-end collision"],
+    "hazmat_spill": ["a hazmat spill", "a chemical leak", "a tanker leaking chemicals", "dangerous goods spilled",
+                     "a fuel spill", "a toxic spill"],
+    "flooding": ["flooding", "the underpass is flooded", "water on the road after the storm", "flash floods",
+                 "a flooded depot", "the streets are under water"],
+    "vehicle_fire": ["a vehicle fire", "a truck on fire", "a van caught fire", "an engine fire", "a burning lorry",
+                     "smoke coming from a trailer"],
+    "severe_weather": ["severe weather", "a typhoon", "a snowstorm", "heavy fog", "a blizzard", "extreme heat",
+                       "a thunderstorm warning", "freezing rain"],
+    "power_outage": ["a power outage", "a blackout", "the power is down", "the traffic lights are out",
+                     "no electricity at the warehouse", "a grid failure"],
+    "cold_chain_failure": ["a cold chain failure", "the reefer unit broke", "the refrigeration failed",
+                           "frozen goods warming up", "the freezer truck lost cooling", "a cold storage breakdown"],
+}
+INC_ZH = {
+    "road_closure": ["道路封闭", "封路了", "桥被封了", "高速临时封闭", "隧道关闭", "路被交警拦了"],
+    "traffic_accident": ["交通事故", "撞车了", "连环追尾", "发生车祸", "货车侧翻事故", "两车相撞"],
+    "hazmat_spill": ["危化品泄漏", "化学品泄漏", "槽罐车漏液", "危险品洒了", "油品泄漏", "有毒物质泄漏"],
+    "flooding": ["内涝", "下穿隧道积水", "道路被淹", "暴雨积水", "仓库进水", "洪水"],
+    "vehicle_fire": ["车辆起火", "货车着火", "面包车自燃", "发动机起火", "车冒烟了", "挂车着火"],
+    "severe_weather": ["恶劣天气", "台风", "暴雪", "大雾", "冰冻天气", "雷暴预警", "高温天气", "暴风雪"],
+    "power_outage": ["停电", "大面积停电", "红绿灯不亮了", "仓库断电", "电网故障"],
+    "cold_chain_failure": ["冷链故障", "冷藏机组坏了", "制冷失灵", "冷冻品温度升高", "冷藏车不制冷了", "冷库故障"],
+}
+LOC_EN = ["Route 9", "the G4 expressway", "Harbor Road", "the north ring road", "Pudong", "Main Street", "the airport road",
+          "Tianhe district", "the Yangpu bridge", "Exit 12", "warehouse B", "the port", "Riverside Drive", "the S20",
+          "Zhongshan Road", "the east depot", "Highway 101", "Nanjing Road", "the industrial park", "Gate 3"]
+LOC_ZH = ["京港澳高速", "三环路", "中山路", "浦东", "天河区", "机场高速", "南京路", "G4高速", "东区仓库", "港口", "滨江大道",
+          "二号门", "延安高架", "北环", "工业园", "沪宁高速", "人民路", "外环", "杨浦大桥", "城东配送中心"]
+
+
+# ----------------------------------------------------------------------------- single-turn requests
+
+def _aligned(fn):  # type: ignore[no-untyped-def]
+    """Redraw a request until its copied strings survive styling (see :func:`align_args`)."""
+
+    def wrapper(rng: random.Random, lang: str, *args: Any, **kwargs: Any) -> tuple[str, dict]:
+        for _ in range(20):
+            text, out = fn(rng, lang, *args, **kwargs)
+            # a request that refers to an earlier turn's dataset does not contain it
+            fixed = align_args(text, {k: v for k, v in out.items() if not (k == "dataset" and kwargs.get("ref"))})
+            if fixed is not None and kwargs.get("ref"):
+                fixed = {**out, **fixed}
+            if fixed is not None:
+                return text, fixed
+        raise RuntimeError(f"{fn.__name__}: could not draw an aligned request")
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _veh_count(rng: random.Random, lang: str, n: int) -> str:
+    if lang == "en":
+        veh = rng.choice(VEH_EN_PL) if n != 1 else rng.choice(VEH_EN_SG)
+        nn = num(rng, n, "en")
+        return rng.choice([f"with {nn} {veh}", f"using {nn} {veh}", f"{nn} {veh}", f"we have {nn} {veh}",
+                           f"a fleet of {nn}", f"only {nn} {veh} available", f"{veh}: {n}", f"use {nn} {veh}",
+                           f"{nn} {veh} today", f"put {nn} {veh} on it", f"num vehicles {n}"])
+    nn = num(rng, n, "zh", measure=True)
+    veh, m = rng.choice(VEH_ZH), rng.choice(VEH_ZH_MEAS)
+    return rng.choice([f"用{nn}{m}{veh}", f"{nn}{m}{veh}", f"派{nn}{m}{veh}", f"车队{nn}{m}", f"只有{nn}{m}{veh}",
+                       f"出{nn}{m}车", f"{veh}{nn}{m}", f"安排{nn}{m}{veh}", f"车辆数{n}"])
+
+
+def _capacity(rng: random.Random, lang: str, c: int) -> str:
+    if lang == "en":
+        sg = rng.choice(VEH_EN_SG)
+        return rng.choice([f"capacity {c}", f"each {sg} holds {c}", f"{c} units per {sg}", f"max load {c}",
+                           f"with a capacity of {c}", f"vehicle capacity {c}", f"cap {c}", f"{sg} capacity {c}",
+                           f"load limit {c}", f"they carry {c} each"])
+    return rng.choice([f"载重{c}", f"每辆车容量{c}", f"容量设为{c}", f"每车最多装{c}", f"车容量{c}", f"单车载量{c}",
+                       f"容量按{c}算"])
+
+
+def _budget(rng: random.Random, lang: str) -> tuple[str, int]:
+    p, s = seconds_phrase(rng, lang)
+    if lang == "en":
+        return rng.choice([f"{p} limit", f"in under {p}", f"time limit {p}", f"give the solver {p}", f"spend at most {p}",
+                           f"a {p} budget", f"keep it under {p}", f"within {p}", f"{p} max", f"budget {p}",
+                           f"no more than {p}", f"solver time {p}", f"take {p}"]), s
+    return rng.choice([f"限时{p}", f"{p}之内算完", f"求解时间{p}", f"最多算{p}", f"给{p}", f"{p}内出结果",
+                       f"时间限制{p}", f"算{p}就行", f"别超过{p}"]), s
+
+
+@_aligned
+def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: bool = False) -> tuple[str, dict]:
+    """A plan_routes request; ``ref`` phrases the dataset as "the same one" (it comes from context)."""
+    ds = ds or routing_ds(rng)
+    args: dict[str, Any] = {"dataset": ds}
+    mods: list[str] = []
+    p = 0.35
+    if rng.random() < p + 0.1:
+        n = rng.choice([rng.randint(1, 12), rng.randint(2, 60)])
+        args["num_vehicles"] = n
+        mods.append(_veh_count(rng, lang, n))
+    if rng.random() < p - 0.15:
+        c = rng.choice([rng.randint(5, 60) * 10, rng.randint(20, 999)])
+        args["vehicle_capacity"] = c
+        mods.append(_capacity(rng, lang, c))
+    if rng.random() < p:
+        ph, s = _budget(rng, lang)
+        args["time_limit_s"] = s
+        mods.append(ph)
+    if rng.random() < p:
+        o = rng.choice(list(OBJ_EN))
+        args["objective"] = o
+        mods.append(rng.choice((OBJ_EN if lang == "en" else OBJ_ZH)[o]))
+    if rng.random() < p - 0.15:
+        g = rng.choice(["none", "none", "gnn"])
+        args["guidance"] = g
+        mods.append(rng.choice((GUIDE_EN if lang == "en" else GUIDE_ZH)[g]))
+    rng.shuffle(mods)
+    if ref:
+        if lang == "en":
+            core = rng.choice(["rerun it", "run it again", "same dataset again", "plan it again", "redo the routes",
+                               "try again", "re-plan the same orders", "do it again", "once more"])
+            if not mods:
+                mods = [_veh_count(rng, lang, args.setdefault("num_vehicles", rng.randint(2, 30)))]
+            return style(rng, rng.choice([f"{core} {join(rng, mods, lang)}", f"now {join(rng, mods, lang)}",
+                                          f"same thing but {join(rng, mods, lang)}", f"{core}, {join(rng, mods, lang)}"]),
+                         lang), args
+        core = rng.choice(["再跑一次", "重新算一下", "同一个数据集再来一次", "重新规划", "再排一次", "再试试"])
+        if not mods:
+            mods = [_veh_count(rng, lang, args.setdefault("num_vehicles", rng.randint(2, 30)))]
+        return style(rng, rng.choice([f"{core}，{join(rng, mods, lang)}", f"换成{join(rng, mods, lang)}再算",
+                                      f"还是这个数据，{join(rng, mods, lang)}"]), lang), args
+    if lang == "en":
+        dsp = rng.choice([ds, ds, ds, f"dataset {ds}", f"the {ds} instance", f"{ds} data", f"'{ds}'", f"the {ds} orders"])
+        core = rng.choice([
+            f"plan routes for {dsp}", f"route {dsp}", f"plan the deliveries in {dsp}", f"make a routing plan for {dsp}",
+            f"solve {dsp}", f"optimize the routes for {dsp}", f"optimise {dsp}", f"build routes for {dsp}",
+            f"run the VRP on {dsp}", f"dispatch the orders in {dsp}", f"I need routes for {dsp}",
+            f"work out delivery routes for {dsp}", f"{ds}: plan routes", f"{ds} - route it", f"plan {dsp}",
+            f"create a delivery plan for {dsp}", f"find good routes for {dsp}", f"vehicle routing on {dsp}",
+            f"load {dsp} and plan the routes", f"get me a route plan for {dsp}", f"routes for {dsp}",
+            f"assign the {rng.choice(VEH_EN_PL)} for {dsp}", f"what's the best routing for {dsp}",
+            f"let's plan {dsp}", f"compute routes on {dsp}", f"send the fleet out on {dsp}"])
+    else:
+        dsp = rng.choice([ds, ds, f"数据集{ds}", f"{ds}这个数据", f"{ds}的订单", f"“{ds}”"])
+        core = rng.choice([
+            f"规划{dsp}的路线", f"帮我排一下{dsp}的配送路线", f"给{dsp}做个路径规划", f"{ds}排线", f"求解{dsp}",
+            f"把{dsp}派一下车", f"优化{dsp}的路线", f"{dsp}出个配送方案", f"跑一下{dsp}的车辆路径", f"安排{dsp}的送货路线",
+            f"{ds}规划路线", f"对{dsp}做路径优化", f"做一下{dsp}的排线", f"{dsp}怎么送最好", f"给{dsp}排个车",
+            f"算一下{dsp}的路线", f"{ds}，规划配送", f"用{dsp}做个调度方案", f"出一版{dsp}的线路"])
+    if not mods:
+        return style(rng, core, lang), args
+    if rng.random() < 0.7:
+        text = f"{core}{', ' if lang == 'en' else '，'}{join(rng, mods, lang)}" if rng.random() < 0.6 else \
+            f"{core} {join(rng, mods, lang)}"
+    else:
+        text = f"{join(rng, mods, lang)}{', ' if lang == 'en' else '，'}{core}"
+    return style(rng, text, lang), args
+
+
+def _vehicle_ref(rng: random.Random, lang: str, v: int) -> str:
+    if lang == "en":
+        sg = rng.choice(VEH_EN_SG)
+        return rng.choice([f"{sg} {v}", f"{sg} #{v}", f"{sg} {num(rng, v, 'en', words_p=0.4)}", f"#{v}", f"{sg} no. {v}",
+                           f"{sg}{v}" if rng.random() < 0.3 else f"{sg} {v}", f"the {sg} number {v}"])
+    return rng.choice([f"{v}号车", f"{zh_words(v)}号车", f"第{v}辆车", f"第{zh_words(v, True)}辆车", f"{v}号{rng.choice(VEH_ZH)}",
+                       f"车{v}", f"{v}号"])
+
+
+def _plan_ref(rng: random.Random, lang: str) -> tuple[str, str | None]:
+    """An optional plan reference: ('on plan-4', 'plan-4') or ('', None)."""
+    r = rng.random()
+    if r < 0.2:
+        n = rng.randint(1, 40)
+        pid = f"plan-{n}"
+        if lang == "en":
+            return rng.choice([f"on {pid}", f"in {pid}", f"for plan {n}", f"({pid})", f"in plan {n}"]), pid
+        return rng.choice([f"方案{pid}里", f"在{pid}上", f"{pid}中", f"第{n}号方案"]), pid
+    if r < 0.35:
+        return (rng.choice(["on the latest plan", "in the current plan", "on that plan", "in the last plan"]) if lang == "en"
+                else rng.choice(["当前方案里", "最新方案中", "刚才那个方案"])), None
+    return "", None
+
+
+@_aligned
+def req_replan(rng: random.Random, lang: str) -> tuple[str, dict]:
+    ev = rng.choice(EVENTS)
+    args: dict[str, Any] = {"event": ev}
+    plan_txt, pid = _plan_ref(rng, lang)
+    extras: list[str] = []
+    if ev == "vehicle_breakdown":
+        v = rng.randint(1, 30)
+        args["vehicle"] = v
+        vr = _vehicle_ref(rng, lang, v)
+        if lang == "en":
+            text = rng.choice([f"{vr} broke down", f"{vr} has broken down", f"{vr} is out of service", f"{vr} has a flat tyre",
+                               f"breakdown on {vr}", f"{vr}'s engine died", f"we lost {vr}, mechanical failure",
+                               f"{vr} won't start", f"{vr} is dead on the roadside", f"{vr} crashed and can't continue",
+                               f"take {vr} off the road, it broke", f"{vr} is down", f"replan: {vr} broke down"])
+        else:
+            text = rng.choice([f"{vr}抛锚了", f"{vr}坏了", f"{vr}出故障了", f"{vr}爆胎了", f"{vr}开不了了", f"{vr}趴窝了",
+                               f"{vr}发动机坏了", f"{vr}没法跑了，重新排一下", f"{vr}故障停运"])
+        if rng.random() < 0.3:
+            cp, hhmm = clock_phrase(rng, lang)
+            args["at"] = hhmm
+            extras.append(f"at {cp}" if lang == "en" else f"{cp}的时候")
+    elif ev in ("new_orders", "cancel_orders"):
+        op, ids = orders_phrase(rng, lang)
+        args["orders"] = ids
+        many = len(ids) > 1
+        if ev == "new_orders":
+            if lang == "en":
+                w = "orders" if many else "order"
+                text = rng.choice([f"add {w} {op}", f"new {w} {op} came in", f"customers {op} just called in" if many else
+                                   f"customer {op} just called in", f"insert {w} {op}", f"we got new {w}: {op}",
+                                   f"please fit in {w} {op}", f"{w} {op} are new" if many else f"order {op} is new",
+                                   f"urgent: add {op} to the plan", f"squeeze in {w} {op}", f"extra {w} {op} to deliver"])
+            else:
+                text = rng.choice([f"新增订单{op}", f"加上{op}号订单", f"来了新单{op}", f"插入订单{op}", f"客户{op}刚下单",
+                                   f"把订单{op}加进去", f"又来了{op}这几单" if many else f"又来了一单{op}", f"追加订单{op}"])
+        else:
+            if lang == "en":
+                w = "orders" if many else "order"
+                text = rng.choice([f"cancel {w} {op}", f"{w} {op} cancelled", f"customer {op} cancelled" if not many else
+                                   f"customers {op} cancelled", f"drop {w} {op}", f"remove {w} {op} from the plan",
+                                   f"{w} {op} no longer needed", f"scrap {w} {op}", f"{op} got cancelled"])
+            else:
+                text = rng.choice([f"取消订单{op}", f"订单{op}取消了", f"客户{op}退单了", f"把{op}号订单删掉", f"{op}不送了",
+                                   f"去掉订单{op}", f"订单{op}作废"])
+    elif ev == "road_closure":
+        loc = rng.choice(LOC_EN if lang == "en" else LOC_ZH)
+        if lang == "en":
+            text = rng.choice([f"{loc} is closed, reroute", f"road closure on {loc}", f"they shut {loc}, replan",
+                               f"{loc} is blocked, adjust the routes", f"police closed {loc}", f"{loc} closed for roadworks, replan"])
+        else:
+            text = rng.choice([f"{loc}封路了，重新排线", f"{loc}封闭了", f"{loc}走不了了，调整路线", f"{loc}临时管制，重新规划",
+                               f"{loc}施工封路"])
+        if rng.random() < 0.35:
+            v = rng.randint(1, 20)
+            args["vehicle"] = v
+            extras.append(f"affects {_vehicle_ref(rng, lang, v)}" if lang == "en" else f"影响{_vehicle_ref(rng, lang, v)}")
+        if rng.random() < 0.35:
+            cp, hhmm = clock_phrase(rng, lang)
+            args["at"] = hhmm
+            extras.append(f"since {cp}" if lang == "en" else f"从{cp}开始")
+    else:  # traffic_delay
+        mp, m = minutes_phrase(rng, lang)
+        args["minutes"] = m
+        if rng.random() < 0.75:
+            v = rng.randint(1, 30)
+            args["vehicle"] = v
+            vr = _vehicle_ref(rng, lang, v)
+        else:
+            vr = None
+        if lang == "en":
+            who = vr or rng.choice(["the fleet", "everyone", "all trucks", "our vans"])
+            text = rng.choice([f"{who} is stuck in traffic, {mp} late", f"{who} delayed by {mp}", f"traffic jam: {who} +{m} min"
+                               if mp.endswith(("minutes", "min", "mins")) else f"traffic jam, {who} delayed {mp}",
+                               f"{who} running {mp} behind", f"{mp} delay for {who}", f"{who} will be {mp} late due to traffic",
+                               f"congestion, {who} lost {mp}"])
+        else:
+            who = vr or rng.choice(["全部车辆", "车队", "所有车"])
+            text = rng.choice([f"{who}堵车了，晚{mp}", f"{who}延误{mp}", f"{who}堵在路上，要晚到{mp}", f"{who}塞车{mp}",
+                               f"交通拥堵，{who}耽误了{mp}", f"{who}预计迟到{mp}"])
+        if rng.random() < 0.25:
+            cp, hhmm = clock_phrase(rng, lang)
+            args["at"] = hhmm
+            extras.append(f"as of {cp}" if lang == "en" else f"{cp}开始")
+    if pid:
+        args["plan_id"] = pid
+    parts = [text] + extras + ([plan_txt] if plan_txt else [])
+    first, rest = parts[0], parts[1:]
+    rng.shuffle(rest)
+    sep = ", " if lang == "en" else "，"
+    return style(rng, sep.join([first] + rest), lang), _order(args, "replan")
+
+
+@_aligned
+def req_explain(rng: random.Random, lang: str) -> tuple[str, dict]:
+    q = rng.choice(QUESTIONS)
+    args: dict[str, Any] = {"question": q}
+    plan_txt, pid = _plan_ref(rng, lang)
+    en = lang == "en"
+    if q == "summary":
+        text = rng.choice(["summarise the plan", "give me an overview of the plan", "how does the plan look",
+                           "plan summary", "sum up the routes", "what's the status of the plan", "brief me on the plan",
+                           "tl;dr of the routes", "overview please", "recap the plan"]) if en else \
+            rng.choice(["总结一下方案", "方案概况", "说说这个方案", "方案怎么样", "简单汇报一下路线", "概括一下计划", "方案摘要"])
+    elif q == "why_vehicle":
+        o, v = rng.randint(1, 200), rng.randint(1, 30)
+        args.update(order=o, vehicle=v)
+        vr = _vehicle_ref(rng, lang, v)
+        text = rng.choice([f"why is order {o} on {vr}", f"why did {vr} get order {o}", f"explain why order {o} went to {vr}",
+                           f"what's order {o} doing on {vr}", f"why assign {o} to {vr}", f"order {o} on {vr}, why?"]) if en else \
+            rng.choice([f"为什么订单{o}分给了{vr}", f"{o}号订单为啥在{vr}上", f"解释一下订单{o}为什么派给{vr}", f"{vr}为什么送{o}号单"])
+    elif q == "why_late":
+        o = rng.randint(1, 200)
+        args["order"] = o
+        text = rng.choice([f"why is order {o} late", f"why will {o} arrive late", f"order {o} is late, why",
+                           f"what makes order {o} miss its window", f"explain the delay on order {o}",
+                           f"how come order #{o} is late"]) if en else \
+            rng.choice([f"订单{o}为什么迟到", f"{o}号单怎么会晚", f"为啥{o}号订单超时了", f"解释一下订单{o}的延误"])
+    elif q == "cost_breakdown":
+        text = rng.choice(["break down the cost", "cost breakdown please", "where does the cost come from",
+                           "split the total cost by vehicle", "how is the cost made up", "show me the cost per route",
+                           "itemise the costs"]) if en else \
+            rng.choice(["成本构成是什么", "拆分一下成本", "费用明细", "每辆车成本多少", "总成本怎么来的", "成本分解一下"])
+    elif q == "what_if_move":
+        o, v = rng.randint(1, 200), rng.randint(1, 30)
+        args.update(order=o, vehicle=v)
+        vr = _vehicle_ref(rng, lang, v)
+        text = rng.choice([f"what if I move order {o} to {vr}", f"what happens if {vr} takes order {o}",
+                           f"could order {o} go on {vr} instead", f"move {o} to {vr} - what would it cost",
+                           f"is it ok to shift order {o} onto {vr}", f"what if order {o} switches to {vr}"]) if en else \
+            rng.choice([f"如果把订单{o}挪到{vr}会怎样", f"{o}号单改给{vr}行不行", f"把{o}调到{vr}上成本变多少",
+                        f"要是{vr}来送{o}号订单呢"])
+    else:  # what_if_fleet
+        n = rng.randint(1, 40)
+        args["num_vehicles"] = n
+        nn = num(rng, n, lang, measure=True)
+        text = rng.choice([f"what if we only had {nn} {rng.choice(VEH_EN_PL)}", f"what if the fleet were {nn}",
+                           f"how would it look with {nn} {rng.choice(VEH_EN_PL)}", f"what if I used {nn} vehicles",
+                           f"could we do it with {nn} {rng.choice(VEH_EN_PL)}", f"what about a fleet of {nn}"]) if en else \
+            rng.choice([f"如果只有{nn}辆车会怎样", f"车队换成{nn}辆呢", f"用{nn}辆{rng.choice(VEH_ZH)}够不够", f"假如派{nn}辆车"])
+    if pid:
+        args["plan_id"] = pid
+    if plan_txt:
+        text = f"{text} {plan_txt}" if en else f"{plan_txt}{text}"
+    return style(rng, text, lang), _order(args, "explain_plan")
+
+
+@_aligned
+def req_schedule(rng: random.Random, lang: str, ds: str | None = None, ref: bool = False) -> tuple[str, dict]:
+    ds = ds or shop_ds(rng)
+    args: dict[str, Any] = {"dataset": ds}
+    mods: list[str] = []
+    en = lang == "en"
+    method = None
+    if rng.random() < 0.6:
+        method = rng.choice(["rl", "cp_sat", "cp_sat", "spt", "mwkr", "fifo", "mopnr", "compare", "compare"])
+        args["method"] = method
+    if method in (None, "rl") and rng.random() < 0.3:
+        r = rng.choice([4, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256])
+        args["rollouts"] = r
+        mods.append(rng.choice([f"{num(rng, r, 'en')} rollouts", f"sample {r} rollouts", f"rollouts {r}", f"{r} samples"])
+                    if en else rng.choice([f"采样{r}次", f"{num(rng, r, 'zh')}次rollout", f"rollout数{r}", f"跑{r}个样本"]))
+    if method in (None, "cp_sat", "compare") and rng.random() < 0.35:
+        ph, s = _budget(rng, lang)
+        args["time_limit_s"] = s
+        mods.append(ph)
+    if method:
+        mname = rng.choice((METHOD_EN if en else METHOD_ZH)[method])
+        if method == "compare":
+            mods.insert(0, rng.choice([f"compare {mname}", f"run {mname} and compare", "benchmark all the rules",
+                                       "compare RL, CP-SAT and the dispatching rules", "side-by-side comparison"]) if en else
+                        rng.choice([f"对比{mname}", f"{mname}都跑一遍比较", "各方法比一比", "把几种方法对比一下"]))
+        else:
+            mods.insert(0, rng.choice([f"with {mname}", f"using {mname}", f"by {mname}", f"method {mname}",
+                                       f"use {mname}"]) if en else
+                        rng.choice([f"用{mname}", f"采用{mname}", f"方法选{mname}", f"按{mname}"]))
+    if ref:
+        core = rng.choice(["now", "same shop", "again", "rerun", "this time"]) if en else rng.choice(["再来", "同一个车间", "这次", "重新"])
+        if not mods:
+            args["method"] = "compare"
+            mods = ["compare all methods" if en else "对比所有方法"]
+        return style(rng, f"{core} {join(rng, mods, lang)}" if en else f"{core}{join(rng, mods, lang)}", lang), args
+    if en:
+        dsp = rng.choice([ds, ds, f"instance {ds}", f"the {ds} shop", f"job shop {ds}", f"{ds} data"])
+        core = rng.choice([f"schedule {dsp}", f"schedule the jobs in {dsp}", f"make a job-shop schedule for {dsp}",
+                           f"solve the job shop {ds}", f"sequence the machines for {dsp}", f"plan production on {dsp}",
+                           f"what's the makespan of {dsp}", f"run the scheduler on {dsp}", f"{ds}: schedule it",
+                           f"build a machine schedule for {dsp}", f"jssp {ds}", f"minimise makespan for {dsp}",
+                           f"get a schedule for {dsp}", f"order the operations in {dsp}"])
+    else:
+        dsp = rng.choice([ds, ds, f"算例{ds}", f"{ds}车间", f"作业车间{ds}"])
+        core = rng.choice([f"排一下{dsp}的生产计划", f"给{dsp}排产", f"调度{dsp}", f"求解车间调度{dsp}", f"{ds}排程",
+                           f"算一下{dsp}的最短完工时间", f"安排{dsp}的工序", f"{dsp}做个排产方案", f"对{dsp}做作业车间调度",
+                           f"{ds}的机器排序"])
+    if not mods:
+        return style(rng, core, lang), _order(args, "schedule_jobs")
+    text = f"{core}{', ' if en else '，'}{join(rng, mods, lang)}" if rng.random() < 0.75 else \
+        f"{join(rng, mods, lang)}{', ' if en else '，'}{core}"
+    return style(rng, text, lang), _order(args, "schedule_jobs")
+
+
+@_aligned
+def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
+    inc = rng.choice(INCIDENT_TYPES)
+    en = lang == "en"
+    sit = rng.choice((INC_EN if en else INC_ZH)[inc])
+    args: dict[str, Any] = {}
+    loc = None
+    if rng.random() < 0.55:
+        loc = rng.choice(LOC_EN if en else LOC_ZH)
+        situation = (rng.choice([f"{sit} on {loc}", f"{sit} near {loc}", f"{sit} at {loc}"]) if en
+                     else rng.choice([f"{loc}{sit}", f"{loc}附近{sit}", f"{loc}发生{sit}"]))
+    else:
+        situation = sit
+    if en:
+        text = rng.choice([f"{situation}, what should we do", f"any past cases like {situation}?",
+                           f"what's the protocol for {situation}", f"{situation} - how did we handle this before",
+                           f"find similar incidents: {situation}", f"we have {situation}, give me the response steps",
+                           f"emergency: {situation}", f"search the case base for {situation}",
+                           f"how do we respond to {situation}", f"{situation}. Advice?", f"look up {situation}"])
+    else:
+        text = rng.choice([f"{situation}，怎么处理", f"有没有类似{situation}的案例", f"{situation}的应急预案是什么",
+                           f"{situation}，以前怎么应对的", f"查一下{situation}的历史案例", f"紧急情况：{situation}",
+                           f"{situation}了，给我处置步骤", f"遇到{situation}该怎么办", f"搜一下{situation}"])
+    args["query"] = situation
+    if rng.random() < 0.85:
+        args["incident_type"] = inc
+    if loc:
+        args["location"] = loc
+    if rng.random() < 0.2:
+        k = rng.randint(1, 10)
+        args["k"] = k
+        text += rng.choice([f", top {k}", f", show {num(rng, k, 'en')} cases", f" ({k} results)"]) if en else \
+            rng.choice([f"，给{num(rng, k, 'zh', measure=True)}个案例", f"，前{k}条", f"，要{k}个"])
+    return style(rng, text, lang), _order(args, "search_emergency_cases")
+
+
+_ARG_ORDER = {name: list(spec["properties"]) for name, spec in __import__("tools.contract", fromlist=["x"]).TOOL_SCHEMAS.items()}
+
+
+def _order(args: dict[str, Any], tool: str) -> dict[str, Any]:
+    """Arguments in the contract's order (one canonical form makes the target easier to learn)."""
+    return {k: args[k] for k in _ARG_ORDER[tool] if k in args}
+
+
+# ----------------------------------------------------------------------------- results and answers
+
+def fake_result(rng: random.Random, call: dict[str, Any], plan_no: int) -> dict[str, Any]:
+    """A plausible, compact tool result for ``call`` (training context and model-alone evaluation)."""
+    name, a = call["name"], call["arguments"]
+    if name == "plan_routes":
+        used = a.get("num_vehicles") or rng.randint(2, 30)
+        return {"plan_id": f"plan-{plan_no}", "dataset": a["dataset"], "cost": round(rng.uniform(300, 60000), 1),
+                "vehicles_used": used, "feasible": True, "late_orders": rng.choice([0, 0, 0, 1, 2, 3])}
+    if name == "replan":
+        return {"plan_id": f"plan-{plan_no}", "event": a["event"], "moved_orders": sorted(rng.sample(range(1, 120), rng.randint(1, 4))),
+                "cost_delta": round(rng.uniform(-50, 400), 1), "new_late_orders": rng.choice([0, 0, 1, 2])}
+    if name == "explain_plan":
+        q = a["question"]
+        if q == "what_if_move":
+            return {"question": q, "cost_delta": round(rng.uniform(-30, 200), 1), "feasible": rng.random() < 0.6}
+        if q == "what_if_fleet":
+            return {"question": q, "num_vehicles": a.get("num_vehicles", 5), "cost": round(rng.uniform(300, 9000), 1),
+                    "feasible": rng.random() < 0.7}
+        if q in ("why_late", "why_vehicle"):
+            return {"question": q, "order": a.get("order", 1), "reason": rng.choice(["capacity", "time_window", "distance"]),
+                    "detour_km": round(rng.uniform(1, 40), 1)}
+        return {"question": q, "cost": round(rng.uniform(300, 9000), 1), "vehicles_used": rng.randint(2, 20),
+                "late_orders": rng.choice([0, 1, 2])}
+    if name == "schedule_jobs":
+        if a.get("method") == "compare":
+            base = rng.randint(50, 3000)
+            return {"dataset": a["dataset"], "table": [{"method": m, "makespan": base + rng.randint(0, base // 4)}
+                                                       for m in ("rl", "cp_sat", "spt", "mwkr")]}
+        return {"dataset": a["dataset"], "method": a.get("method", "rl"), "makespan": rng.randint(50, 3000),
+                "gap_pct": round(rng.uniform(0, 25), 1)}
+    return {"cases": [{"id": f"case-{rng.randint(1, 300)}", "score": round(rng.uniform(0.3, 0.95), 2)}
+                      for _ in range(a.get("k", 2) if a.get("k", 2) <= 3 else 3)],
+            "protocol": [f"step-{i}" for i in range(1, rng.randint(2, 4))]}
+
+
+def answer_for(rng: random.Random, call: dict[str, Any], res: dict[str, Any], lang: str) -> str:
+    """A short answer citing only numbers from ``res``."""
+    en = lang == "en"
+    name = call["name"]
+    if name == "plan_routes":
+        return (f"Plan {res['plan_id']} for {res['dataset']}: {res['vehicles_used']} vehicles, total cost {res['cost']}, "
+                f"{res['late_orders']} late orders." if en else
+                f"已生成方案{res['plan_id']}（{res['dataset']}）：用车{res['vehicles_used']}辆，总成本{res['cost']}，"
+                f"迟到订单{res['late_orders']}个。")
+    if name == "replan":
+        moved = ", ".join(map(str, res["moved_orders"]))
+        return (f"New plan {res['plan_id']}: moved orders {moved}, cost change {res['cost_delta']}, "
+                f"{res['new_late_orders']} new late orders." if en else
+                f"新方案{res['plan_id']}：调整了订单{moved}，成本变化{res['cost_delta']}，新增迟到{res['new_late_orders']}单。")
+    if name == "explain_plan":
+        parts = [f"{k}: {v}" for k, v in res.items() if k != "question"]
+        return ("Here is what the solver reports - " + "; ".join(parts) + "." if en else "求解器给出的结果：" + "；".join(parts) + "。")
+    if name == "schedule_jobs":
+        if "table" in res:
+            rows = ", ".join(f"{r['method']} {r['makespan']}" for r in res["table"])
+            return (f"Makespans on {res['dataset']}: {rows}." if en else f"{res['dataset']}各方法完工时间：{rows}。")
+        return (f"{res['method']} schedule for {res['dataset']}: makespan {res['makespan']}, gap {res['gap_pct']}%." if en else
+                f"{res['dataset']}的{res['method']}排产结果：完工时间{res['makespan']}，差距{res['gap_pct']}%。")
+    ids = ", ".join(c["id"] for c in res["cases"])
+    return (f"Similar cases: {ids}. Protocol steps: {len(res['protocol'])}." if en else
+            f"相似案例：{ids}。处置步骤共{len(res['protocol'])}步。")
+
+
+# ----------------------------------------------------------------------------- no-tool turns
+
+SMALLTALK_EN = ["hi", "hello", "hey there", "good morning", "thanks!", "thank you", "thanks a lot", "cheers", "ok",
+                "great, thanks", "who are you?", "what can you do?", "bye", "good night", "nice work", "how are you?",
+                "cool", "got it", "perfect", "what's your name?", "help"]
+SMALLTALK_ZH = ["你好", "您好", "早上好", "谢谢", "多谢", "好的", "辛苦了", "你是谁", "你能做什么", "再见", "晚安", "干得好",
+                "收到", "明白了", "在吗", "帮助", "你叫什么名字"]
+OOS_EN = ["what's the weather tomorrow", "write me a poem", "tell me a joke", "who won the football game",
+          "translate this into French", "what's the capital of Peru", "recommend a restaurant", "what is bitcoin worth",
+          "book me a flight", "can you order pizza", "what's 17 times 23", "sing a song", "explain quantum physics"]
+OOS_ZH = ["明天天气怎么样", "给我写首诗", "讲个笑话", "昨晚球赛谁赢了", "帮我翻译成英文", "推荐个餐厅", "比特币多少钱",
+          "帮我订机票", "点个外卖", "唱首歌", "今天股市怎么样"]
+MISSING_EN = [("plan the routes", "routing"), ("optimise the deliveries", "routing"), ("route it with 5 trucks", "routing"),
+              ("make a routing plan", "routing"), ("plan routes for tomorrow", "routing"), ("solve the VRP", "routing"),
+              ("schedule the jobs", "shop"), ("run CP-SAT on the shop", "shop"), ("make a production schedule", "shop"),
+              ("compare the scheduling methods", "shop"), ("dispatch my trucks", "routing"), ("schedule my machines", "shop")]
+MISSING_ZH = [("规划一下路线", "routing"), ("帮我排线", "routing"), ("用5辆车送货", "routing"), ("出个配送方案", "routing"),
+              ("跑一下路径规划", "routing"), ("排一下生产", "shop"), ("车间调度一下", "shop"), ("用CP-SAT排产", "shop"),
+              ("对比一下排产方法", "shop")]
+
+
+def no_tool_reply(rng: random.Random, kind: str, lang: str, which: str = "routing") -> str:
+    en = lang == "en"
+    if kind == "smalltalk":
+        return rng.choice(["Hello! I can plan routes, replan after events, explain plans, schedule job shops and look up "
+                           "emergency cases. What do you need?", "You're welcome. Anything else to plan?",
+                           "I'm Diaodu, your dispatch assistant: routes, replanning, job-shop schedules and emergency cases."]) if en \
+            else rng.choice(["你好！我可以规划路线、根据突发事件重新排线、解释方案、车间排产和查询应急案例。需要做什么？",
+                             "不客气，还有什么要安排的吗？", "我是调度助手，负责路线规划、重新调度、车间排产和应急案例检索。"])
+    if kind == "oos":
+        return ("Sorry, that's outside what I can do. I help with routing, replanning, job-shop scheduling and emergency "
+                "cases." if en else "抱歉，这超出了我的能力范围。我只负责路线规划、重新调度、车间排产和应急案例。")
+    if which == "routing":
+        return rng.choice(["Which dataset should I plan routes for? For example demo-city or X-n101-k25.",
+                           "Which dataset do you mean? Give me its name, e.g. C101 or demo-city."]) if en else \
+            rng.choice(["请问用哪个数据集规划路线？比如 demo-city 或 X-n101-k25。", "是哪个数据集？请告诉我名称，例如 C101。"])
+    return "Which job shop should I schedule? For example ft10 or demo-shop." if en else "请问要排哪个车间？比如 ft10 或 demo-shop。"
+
+
+# ----------------------------------------------------------------------------- conversations
+
+SINGLE = [("plan_routes", 0.27), ("replan", 0.2), ("explain_plan", 0.17), ("schedule_jobs", 0.16),
+          ("search_emergency_cases", 0.12), ("none", 0.08)]
+
+
+def _single_request(rng: random.Random, lang: str, tool: str) -> tuple[str, dict | None]:
+    if tool == "plan_routes":
+        return req_plan_routes(rng, lang)
+    if tool == "replan":
+        return req_replan(rng, lang)
+    if tool == "explain_plan":
+        return req_explain(rng, lang)
+    if tool == "schedule_jobs":
+        return req_schedule(rng, lang)
+    return req_search(rng, lang)
+
+
+class _Conv:
+    def __init__(self, rng: random.Random, lang: str):
+        self.rng, self.lang = rng, lang
+        self.messages: list[dict[str, Any]] = []
+        self.plan_no = rng.randint(1, 30)
+
+    def call_turn(self, user: str, name: str, args: dict[str, Any], answer: bool = True) -> None:
+        call = {"name": name, "arguments": args}
+        validate_call(name, args)
+        self.messages.append({"role": "user", "content": user})
+        self.messages.append({"role": "assistant", "tool_calls": [call]})
+        if name in ("plan_routes", "replan"):
+            self.plan_no += 1
+        res = fake_result(self.rng, call, self.plan_no)
+        self.messages.append({"role": "tool", "content": json.dumps(res, ensure_ascii=False)})
+        if answer:
+            self.messages.append({"role": "assistant", "content": answer_for(self.rng, call, res, self.lang)})
+
+    def text_turn(self, user: str, reply: str) -> None:
+        self.messages.append({"role": "user", "content": user})
+        self.messages.append({"role": "assistant", "content": reply})
+
+
+def _no_tool(rng: random.Random, conv: _Conv) -> None:
+    lang = conv.lang
+    r = rng.random()
+    if r < 0.4:
+        conv.text_turn(style(rng, rng.choice(SMALLTALK_EN if lang == "en" else SMALLTALK_ZH), lang),
+                       no_tool_reply(rng, "smalltalk", lang))
+    elif r < 0.65:
+        conv.text_turn(style(rng, rng.choice(OOS_EN if lang == "en" else OOS_ZH), lang), no_tool_reply(rng, "oos", lang))
+    else:
+        text, which = rng.choice(MISSING_EN if lang == "en" else MISSING_ZH)
+        conv.text_turn(style(rng, text, lang), no_tool_reply(rng, "missing", lang, which))
+
+
+def conversation(rng: random.Random) -> dict[str, Any]:
+    """One generated conversation: ``{"lang", "messages"}`` (OpenAI-style messages, system prompt omitted)."""
+    lang = "en" if rng.random() < 0.5 else "zh"
+    conv = _Conv(rng, lang)
+    if rng.random() < 0.6:
+        tool = rng.choices([t for t, _ in SINGLE], [w for _, w in SINGLE])[0]
+        if tool == "none":
+            _no_tool(rng, conv)
+        else:
+            text, args = _single_request(rng, lang, tool)
+            conv.call_turn(text, tool, args, answer=rng.random() < 0.5)
+        return {"lang": lang, "messages": conv.messages}
+    flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"])
+    if flow in ("clarify", "clarify_shop"):
+        text, which = rng.choice([m for m in (MISSING_EN if lang == "en" else MISSING_ZH)
+                                  if m[1] == ("routing" if flow == "clarify" else "shop")])
+        conv.text_turn(style(rng, text, lang), no_tool_reply(rng, "missing", lang, which))
+        ds = routing_ds(rng) if which == "routing" else shop_ds(rng)
+        reply = rng.choice([ds, ds, f"use {ds}", f"{ds} please", f"the {ds} one", f"dataset {ds}"]) if lang == "en" else \
+            rng.choice([ds, f"用{ds}", f"{ds}吧", f"就{ds}", f"数据集是{ds}"])
+        if which == "routing":
+            _, args = req_plan_routes(rng, lang, ds=ds)
+            args = {"dataset": ds, **{k: v for k, v in args.items() if k == "num_vehicles" and "5" in text}}
+            if "5" in text:
+                args["num_vehicles"] = 5
+            conv.call_turn(reply, "plan_routes", _order(args, "plan_routes"))
+        else:
+            args = {"dataset": ds}
+            if "CP-SAT" in text:
+                args["method"] = "cp_sat"
+            if "对比" in text or "compare" in text:
+                args["method"] = "compare"
+            conv.call_turn(reply, "schedule_jobs", _order(args, "schedule_jobs"))
+        return {"lang": lang, "messages": conv.messages}
+    if flow == "routing" or flow == "mixed":
+        text, args = req_plan_routes(rng, lang)
+        ds = args["dataset"]
+        conv.call_turn(text, "plan_routes", args)
+        for _ in range(rng.randint(1, 3)):
+            r = rng.random()
+            if r < 0.3:
+                t, a = req_replan(rng, lang)
+                conv.call_turn(t, "replan", a, answer=rng.random() < 0.7)
+            elif r < 0.55:
+                t, a = req_explain(rng, lang)
+                conv.call_turn(t, "explain_plan", a, answer=rng.random() < 0.7)
+            elif r < 0.75:
+                t, a = req_plan_routes(rng, lang, ds=ds, ref=True)
+                conv.call_turn(t, "plan_routes", _order(a, "plan_routes"))
+            elif r < 0.85 and flow == "mixed":
+                t, a = req_search(rng, lang)
+                conv.call_turn(t, "search_emergency_cases", a)
+            else:
+                _no_tool(rng, conv)
+        return {"lang": lang, "messages": conv.messages}
+    if flow == "shop":
+        text, args = req_schedule(rng, lang)
+        ds = args["dataset"]
+        conv.call_turn(text, "schedule_jobs", args)
+        for _ in range(rng.randint(1, 2)):
+            if rng.random() < 0.75:
+                t, a = req_schedule(rng, lang, ds=ds, ref=True)
+                conv.call_turn(t, "schedule_jobs", _order(a, "schedule_jobs"), answer=rng.random() < 0.7)
+            else:
+                _no_tool(rng, conv)
+        return {"lang": lang, "messages": conv.messages}
+    t, a = req_search(rng, lang)
+    conv.call_turn(t, "search_emergency_cases", a)
+    if rng.random() < 0.6:
+        t, a = req_search(rng, lang)
+        conv.call_turn(t, "search_emergency_cases", a, answer=rng.random() < 0.5)
+    return {"lang": lang, "messages": conv.messages}
+
+
+def generate(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` conversations from a seeded generator."""
+    rng = random.Random(seed)
+    return [conversation(rng) for _ in range(n)]
+
+
+def data_hash(rows: list[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps(r, ensure_ascii=False, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args(argv)
+    rows = generate(a.n, a.seed)
+    write_jsonl(rows, a.out)
+    log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, data_hash(rows))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()

@@ -1,0 +1,158 @@
+"""Score a model alone (no rule-based help) on a scenario suite, by default ``evals/suites/heldout.jsonl``.
+
+Each user turn is scored on the model's own output, the earlier turns fed as gold calls with
+plausible tool results and answers. Metrics, overall and per language:
+
+- ``right_tool``: the called tools (names, in order) equal the expected ones; ``[]`` = no call.
+- ``exact``: right tool and every argument equal to the expected ones (strings compared
+  case-insensitively after trimming, numbers by value, lists in order), with no extra argument
+  except a free-text ``query`` or ``plan_id: latest``.
+- ``subset``: the suite rule of ``scenario-suite.md`` (expected arguments present, others free).
+- ``valid``: every call passes the contract's ``validate_call``.
+- ``tokens_per_s`` of greedy generation, weight size and parameter count.
+
+``python -m finetune.evaluate --model DIR [--suite PATH] [--limit N] [--out report.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+from finetune.chatformat import parse_assistant
+from finetune.common import HELDOUT, dir_size, param_count
+from finetune.data import answer_for, fake_result, no_tool_reply, read_jsonl
+from finetune.inference import INT8_FILE, LocalModel, load_model
+from tools.contract import validate_call
+from tools.core.errors import DiaoduError
+
+log = logging.getLogger(__name__)
+
+FREE_ARGS = {"query"}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip().lower() == b.strip().lower()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def score_turn(expect: list[dict[str, Any]], calls: list[dict[str, Any]]) -> dict[str, bool]:
+    """Right tool / exact / subset / valid for one turn."""
+    right = [e["tool"] for e in expect] == [c["name"] for c in calls]
+    subset = exact = right
+    valid = True
+    for c in calls:
+        try:
+            validate_call(c["name"], c["arguments"])
+        except DiaoduError:
+            valid = False
+    if right:
+        for e, c in zip(expect, calls, strict=True):
+            args = c["arguments"]
+            ok = all(k in args and _same(v, args[k]) for k, v in e.get("args", {}).items())
+            extra = [k for k in args if k not in e.get("args", {}) and k not in FREE_ARGS
+                     and not (k == "plan_id" and _same(args[k], "latest"))]
+            subset = subset and ok
+            exact = exact and ok and not extra
+    return {"right_tool": right, "exact": exact, "subset": subset, "valid": valid}
+
+
+def context_messages(turns: list[dict[str, Any]], upto: int, lang: str, seed: int) -> list[dict[str, Any]]:
+    """The conversation before turn ``upto``: gold calls, plausible results and answers."""
+    rng = random.Random(seed)
+    msgs: list[dict[str, Any]] = []
+    plan_no = 1
+    for t in turns[:upto]:
+        msgs.append({"role": "user", "content": t["user"]})
+        if not t["expect"]:
+            msgs.append({"role": "assistant", "content": no_tool_reply(rng, "smalltalk", lang)})
+            continue
+        calls = [{"name": e["tool"], "arguments": e.get("args", {})} for e in t["expect"]]
+        msgs.append({"role": "assistant", "tool_calls": calls})
+        for c in calls:
+            if c["name"] in ("plan_routes", "replan"):
+                plan_no += 1
+            args = dict(c["arguments"])
+            args.setdefault("dataset", "demo-city")
+            args.setdefault("event", "vehicle_breakdown")
+            args.setdefault("question", "summary")
+            res = fake_result(rng, {"name": c["name"], "arguments": args}, plan_no)
+            msgs.append({"role": "tool", "content": json.dumps(res, ensure_ascii=False)})
+        msgs.append({"role": "assistant", "content": answer_for(rng, {"name": calls[-1]["name"]}, res, lang)})
+    msgs.append({"role": "user", "content": turns[upto]["user"]})
+    return msgs
+
+
+def evaluate(model: LocalModel, suite: Path = HELDOUT, limit: int | None = None,
+             max_new_tokens: int = 96) -> dict[str, Any]:
+    """Score ``model`` on ``suite``; returns the metrics and per-turn records."""
+    scenarios = read_jsonl(suite)[:limit] if limit else read_jsonl(suite)
+    records: list[dict[str, Any]] = []
+    new_tokens, seconds = 0, 0.0
+    for si, sc in enumerate(scenarios):
+        for ti, turn in enumerate(sc["turns"]):
+            msgs = context_messages(sc["turns"], ti, sc["lang"], seed=si)
+            out = model.generate(msgs, max_new_tokens=max_new_tokens)
+            new_tokens += model.last_stats.get("new_tokens", 0)
+            seconds += model.last_stats.get("seconds", 0.0)
+            parsed = parse_assistant(out)
+            rec = {"id": sc["id"], "turn": ti, "lang": sc["lang"], "user": turn["user"], "expect": turn["expect"],
+                   "output": out, "malformed": parsed.malformed, **score_turn(turn["expect"], parsed.calls)}
+            records.append(rec)
+    metrics = summarise(records)
+    metrics["tokens_per_s"] = round(new_tokens / seconds, 1) if seconds else None
+    metrics["gen_seconds"] = round(seconds, 1)
+    return {"metrics": metrics, "records": records}
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    def rate(rs: list[dict[str, Any]], key: str) -> float | None:
+        return round(100.0 * sum(r[key] for r in rs) / len(rs), 1) if rs else None
+
+    out: dict[str, Any] = {"turns": len(records)}
+    groups = {"all": records, "en": [r for r in records if r["lang"] == "en"],
+              "zh": [r for r in records if r["lang"] == "zh"],
+              "tool_turns": [r for r in records if r["expect"]], "no_tool_turns": [r for r in records if not r["expect"]]}
+    for g, rs in groups.items():
+        out[g] = {k: rate(rs, k) for k in ("right_tool", "exact", "subset", "valid", "malformed")} | {"n": len(rs)}
+    return out
+
+
+def model_size(model: LocalModel, path: str) -> dict[str, Any]:
+    p = Path(path)
+    size = dir_size(p) if p.is_dir() else None
+    if p.is_dir() and (p / INT8_FILE).is_file():
+        size = (p / INT8_FILE).stat().st_size
+    return {"params": model.meta.get("params") or param_count(model.model), "bytes": size}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Score a model alone on a scenario suite.")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--suite", type=Path, default=HELDOUT)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    model = load_model(a.model, threads=a.threads)
+    rep = evaluate(model, a.suite, a.limit)
+    rep["metrics"].update(model_size(model, a.model))
+    if a.out:
+        a.out.write_text(json.dumps(rep, ensure_ascii=False, indent=1))
+    print(json.dumps(rep["metrics"], ensure_ascii=False, indent=1))  # noqa: T201 - script output
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()

@@ -1,0 +1,172 @@
+"""The whole pipeline, one command: data -> tokenizer -> pretrain -> LoRA SFT -> merge -> distil (KD and
+CE-only students) -> INT8 -> evaluation on the independent held-out suite.
+
+``python -m finetune.pipeline`` reproduces the shipped artifacts in ``finetune/artifacts/`` (about
+an hour and a half on 2 CPU cores; each phase is capped in steps and in seconds).
+``python -m finetune.pipeline --smoke`` runs tiny sizes into a temporary folder in a few minutes (CI);
+it never touches the shipped artifacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from finetune import distil, pretrain, quantize, sft, tokenizer
+from finetune.common import ARTIFACTS, HELDOUT, Timer, dir_size, write_meta
+from finetune.data import data_hash, generate, write_jsonl
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """Sizes, steps and time caps of one pipeline run."""
+
+    n_pretrain: int = 30000
+    n_sft: int = 30000
+    vocab: int = 6144
+    size: str = "teacher"
+    student_size: str = "student"
+    pretrain_steps: int = 700
+    pretrain_seconds: float = 1800
+    sft_steps: int = 400
+    sft_seconds: float = 1200
+    student_steps: int = 400
+    student_seconds: float = 600
+    tokens_per_batch: int = 4096
+    eval_limit: int | None = None
+    threads: int = 2
+
+
+SMOKE = Plan(n_pretrain=300, n_sft=300, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
+             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024,
+             eval_limit=4, threads=1)
+
+
+def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> dict[str, Any]:
+    """Run the phases (all by default) writing artifacts into ``out`` and scratch files into ``work``."""
+    from finetune.evaluate import evaluate, model_size
+    from finetune.inference import load_model
+
+    phases = phases or ["data", "tokenizer", "pretrain", "sft", "distil", "quantize", "eval"]
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    t_all = Timer()
+    pre, sft_data = work / "pretrain.jsonl", work / "sft.jsonl"
+    common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch)]
+    if "data" in phases:
+        t = Timer()
+        write_jsonl(generate(plan.n_pretrain, seed=1), pre)
+        write_jsonl(generate(plan.n_sft, seed=2), sft_data)
+        times["data"] = t()
+    if "tokenizer" in phases:
+        t = Timer()
+        tokenizer.main(["--data", str(pre), "--out", str(out / "tokenizer"), "--vocab", str(plan.vocab)])
+        times["tokenizer"] = t()
+    if "pretrain" in phases:
+        t = Timer()
+        pretrain.main(["--data", str(pre), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
+                       "--size", plan.size, "--steps", str(plan.pretrain_steps),
+                       "--max-seconds", str(plan.pretrain_seconds), *common])
+        times["pretrain"] = t()
+    if "sft" in phases:
+        t = Timer()
+        sft.main(["--data", str(sft_data), "--base", str(out / "base"), "--adapter-out", str(out / "adapter"),
+                  "--merged-out", str(out / "teacher"), "--steps", str(plan.sft_steps),
+                  "--max-seconds", str(plan.sft_seconds), *common])
+        times["sft"] = t()
+    if "distil" in phases:
+        for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce")):
+            t = Timer()
+            distil.main(["--teacher", str(out / "teacher"), "--data", str(sft_data), "--out", str(dest), "--mode", mode,
+                         "--size", plan.student_size, "--steps", str(plan.student_steps),
+                         "--max-seconds", str(plan.student_seconds), *common])
+            times[f"distil_{mode}"] = t()
+    if "quantize" in phases:
+        t = Timer()
+        quantize.main(["--model", str(out / "student"), "--out", str(out / "student-int8")])
+        times["quantize"] = t()
+    results: dict[str, Any] = {}
+    if "eval" in phases and HELDOUT.is_file():
+        for name, path in (("teacher", out / "teacher"), ("student", out / "student"),
+                           ("student-ce", work / "student-ce"), ("student-int8", out / "student-int8")):
+            if not path.is_dir():
+                continue
+            t = Timer()
+            model = load_model(path, threads=plan.threads)
+            rep = evaluate(model, HELDOUT, plan.eval_limit)
+            m = rep["metrics"] | model_size(model, str(path))
+            results[name] = m
+            (work / f"eval-{name}.json").write_text(json.dumps(rep, ensure_ascii=False, indent=1))
+            write_meta(path, metrics=m)
+            times[f"eval_{name}"] = t()
+        if "teacher" in results and "student" in results:
+            results["comparison"] = compare(results)
+            write_meta(out / "student", comparison=results["comparison"])
+    summary = {"plan": asdict(plan), "phase_seconds": {k: round(v, 1) for k, v in times.items()},
+               "total_seconds": round(t_all(), 1), "results": results,
+               "sizes": {p.name: dir_size(p) for p in out.iterdir() if p.is_dir()},
+               "data_hash": {"pretrain": _hash(pre), "sft": _hash(sft_data)}}
+    (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    return summary
+
+
+def compare(results: dict[str, Any]) -> dict[str, Any]:
+    """Student vs teacher: accuracy kept, speed-up, size ratio (the issue's goals)."""
+    t, s = results["teacher"], results["student"]
+    q = results.get("student-int8", {})
+    te = t["all"]["exact"] or 0.0
+    out = {"student_exact_over_teacher": round(s["all"]["exact"] / te, 3) if te else None,
+           "student_speedup": round(s["tokens_per_s"] / t["tokens_per_s"], 2) if t.get("tokens_per_s") else None,
+           "student_params_over_teacher": round(s["params"] / t["params"], 3)}
+    if q.get("bytes") and t.get("bytes"):
+        out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
+        out["int8_speedup"] = round(q["tokens_per_s"] / t["tokens_per_s"], 2) if t.get("tokens_per_s") else None
+    if "student-ce" in results:
+        out["kd_minus_ce_exact"] = round(s["all"]["exact"] - results["student-ce"]["all"]["exact"], 1)
+    return out
+
+
+def _hash(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    from finetune.data import read_jsonl
+
+    return data_hash(read_jsonl(path))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description="Run the fine-tuning pipeline.")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes into a temporary folder (CI)")
+    ap.add_argument("--out", type=Path, default=None, help=f"artifact folder (default {ARTIFACTS}; smoke: a temp dir)")
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--phases", default=None, help="comma-separated subset of the phases")
+    a = ap.parse_args(argv)
+    plan = SMOKE if a.smoke else Plan()
+    if a.smoke:
+        out = a.out or Path(tempfile.mkdtemp(prefix="diaodu-ft-smoke-"))
+        if out.resolve() == ARTIFACTS.resolve():
+            raise SystemExit("--smoke never writes into the shipped artifacts")
+    else:
+        out = a.out or ARTIFACTS
+    work = a.work or out / "_work"
+    summary = run(plan, out, work, a.phases.split(",") if a.phases else None)
+    if a.smoke and a.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    summary["out"] = str(out)
+    return summary
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    import sys
+
+    sys.stdout.write(json.dumps(main(), ensure_ascii=False) + "\n")

@@ -1,0 +1,86 @@
+"""LoRA supervised fine-tuning of the base model on tool-use conversations, then merge.
+
+Loss on assistant tokens only (tool-call lines, answers, their ``<|im_end|>``). LoRA sits on the
+attention and MLP projections only (no ``modules_to_save``), so vLLM can serve the adapter with
+``--enable-lora --lora-modules diaodu=finetune/artifacts/adapter --max-lora-rank 32``. Writes
+``adapter/`` (PEFT format) and ``teacher/`` (merged, HF format), each with meta.json.
+
+``python -m finetune.sft --data sft.jsonl --base DIR --adapter-out DIR --merged-out DIR [--steps N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from finetune.common import (
+    batch_stream,
+    encode_conversation,
+    masked_ce,
+    param_count,
+    read_meta,
+    setup,
+    train_steps,
+    write_meta,
+)
+from finetune.data import data_hash, read_jsonl
+
+log = logging.getLogger(__name__)
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="LoRA SFT of the base model, then merge.")
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--base", type=Path, required=True)
+    ap.add_argument("--adapter-out", type=Path, required=True)
+    ap.add_argument("--merged-out", type=Path, required=True)
+    ap.add_argument("--rank", type=int, default=32)
+    ap.add_argument("--alpha", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--tokens-per-batch", type=int, default=4096)
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--max-seconds", type=float, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    setup(a.seed, a.threads)
+    tok = AutoTokenizer.from_pretrained(a.base)
+    base = AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.float32)
+    rows = read_jsonl(a.data)
+    examples = [encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    lcfg = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.0, target_modules=TARGETS, bias="none",
+                      task_type="CAUSAL_LM")
+    model = get_peft_model(base, lcfg)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    stream = batch_stream(examples, a.tokens_per_batch, a.seed + 1, a.max_len, tok.pad_token_id)
+    stats = train_steps(model, stream, a.steps, [{"params": trainable, "lr": a.lr}],
+                        lambda m, b: masked_ce(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
+                                               b["labels"]), max_seconds=a.max_seconds)
+    config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
+              "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base)}
+    model.save_pretrained(a.adapter_out)
+    tok.save_pretrained(a.adapter_out)
+    n_lora = sum(p.numel() for p in trainable)
+    write_meta(a.adapter_out, kind="adapter", config=config, lora_params=n_lora, data_hash=data_hash(rows), train=stats,
+               train_time_s=stats["seconds"], base_meta=read_meta(a.base).get("train", {}).get("seconds"))
+    merged = model.merge_and_unload()
+    merged.to(torch.bfloat16).save_pretrained(a.merged_out)
+    tok.save_pretrained(a.merged_out)
+    base_time = read_meta(a.base).get("train_time_s", 0) or 0
+    write_meta(a.merged_out, kind="teacher", config={**merged.config.to_dict(), "lora": config},
+               params=param_count(merged), data_hash=data_hash(rows), train=stats,
+               train_time_s=round(base_time + stats["seconds"], 1), sft_time_s=stats["seconds"], pretrain_time_s=base_time)
+    log.info("adapter (%d LoRA params) -> %s; merged teacher -> %s", n_lora, a.adapter_out, a.merged_out)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
