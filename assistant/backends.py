@@ -71,50 +71,78 @@ class ScriptedChatModel:
 
 
 class InprocChatModel:
-    """A transformers model in this process; tool calls decoded under an xgrammar grammar."""
+    """A transformers model in this process; tool calls decoded under an xgrammar JSON-schema grammar.
 
-    def __init__(self, path: str = DEFAULT_MODEL, constrained: bool = True):
+    Decoding goes in steps: the model first chooses freely between answering and calling; once
+    it opens ``<tool_call>``, the call's JSON is generated under the contract's schema (so it is
+    always well formed and uses only the contract's tools, arguments and enums), the call is
+    closed, and the model may open another.
+    """
+
+    def __init__(self, path: str = DEFAULT_MODEL, constrained: bool = True, threads: int | None = None):
         from finetune.inference import load_model  # heavy: only when a real model is asked for
 
         self.name = str(path)
-        self.model = load_model(path)
+        self.lm = load_model(path, threads=threads)
         self.constrained = constrained
-        self._grammar = None
+        self._grammar: Any = None
 
-    def _call_grammar(self) -> Any:
+    def _compiled_call_grammar(self) -> Any:
         if self._grammar is None:
             import xgrammar as xgr
 
-            tok = self.model.tokenizer
-            info = xgr.TokenizerInfo.from_huggingface(tok, vocab_size=self.model.vocab_size)
+            info = xgr.TokenizerInfo.from_huggingface(self.lm.tokenizer, vocab_size=self.lm.model.config.vocab_size)
             self._grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema()), any_whitespace=False)
         return self._grammar
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
-        if purpose != "act" or not self.constrained:
-            return self.model.generate(messages, max_new_tokens=max_new_tokens)
-        # Let the model choose between calling and answering; once it opens a call, decode the
-        # call's JSON under the contract's schema so it is always well formed.
-        head = self.model.generate(messages, max_new_tokens=4)
-        if not head.lstrip().startswith(CALL_OPEN[:5]):
-            rest = self.model.generate(messages, max_new_tokens=max_new_tokens)
-            return rest
-        calls: list[str] = []
-        prefix = ""
-        for _ in range(3):  # at most three calls in one turn
+    def _generate(self, messages: list[dict[str, Any]], prefix: str = "", max_new_tokens: int = 160,
+                  constrained: bool = False, streamer: Any = None) -> str:
+        import torch
+
+        from finetune.chatformat import IM_END
+
+        tok = self.lm.tokenizer
+        enc = tok(self.lm.prompt(messages) + prefix, return_tensors="pt", add_special_tokens=False)
+        kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": False, "eos_token_id": self.lm.eos_ids,
+                                  "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else self.lm.eos_ids[0]}
+        if constrained:
             import xgrammar as xgr
 
-            body = self.model.generate(messages, max_new_tokens=max_new_tokens, assistant_prefix=prefix + CALL_OPEN,
-                                       logits_processor=[xgr.contrib.hf.LogitsProcessor(self._call_grammar())])
+            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_call_grammar())]
+        if streamer is not None:
+            kwargs["streamer"] = streamer
+        with torch.inference_mode():
+            out = self.lm.model.generate(**enc, **kwargs)
+        text = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=False)
+        return text.split(IM_END)[0].replace(tok.eos_token or IM_END, "")
+
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+        if purpose != "act" or not self.constrained:
+            return self._generate(messages, max_new_tokens=max_new_tokens).strip()
+        head = self._generate(messages, max_new_tokens=2)
+        if not head.lstrip().startswith(CALL_OPEN):
+            return self._generate(messages, max_new_tokens=max_new_tokens).strip()
+        calls: list[str] = []
+        for _ in range(3):  # at most three calls in one turn
+            prefix = "".join(c + "\n" for c in calls) + CALL_OPEN
+            body = self._generate(messages, prefix=prefix, max_new_tokens=max_new_tokens, constrained=True)
             calls.append(CALL_OPEN + body.strip() + CALL_CLOSE)
-            prefix = "\n".join(calls) + "\n"
-            nxt = self.model.generate(messages, max_new_tokens=4, assistant_prefix=prefix)
-            if not nxt.lstrip().startswith(CALL_OPEN[:5]):
+            nxt = self._generate(messages, prefix="".join(c + "\n" for c in calls), max_new_tokens=2)
+            if not nxt.lstrip().startswith(CALL_OPEN):
                 break
         return "\n".join(calls)
 
     def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
-        yield self.complete(messages, purpose="answer", max_new_tokens=max_new_tokens)
+        import threading
+
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        worker = threading.Thread(target=self._generate, args=(messages,),
+                                  kwargs={"max_new_tokens": max_new_tokens, "streamer": streamer}, daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
 
 
 class VllmChatModel:

@@ -29,6 +29,7 @@ from assistant.backends import ChatModel
 from assistant.faithfulness import unbacked_numbers
 from assistant.grounding import Focus, ground_call
 from assistant.numbers import has_chinese, numbers_in_text
+from finetune.chatformat import TOOL_OPEN, parse_assistant
 from tools.contract import validate_call
 from tools.core.errors import DiaoduError
 from tools.core.store import Store
@@ -40,7 +41,6 @@ MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answe
 _COMMIT = re.compile(r"send (it|this|that|the plan|them|the routes?) (out )?to (the )?drivers|commit (the |this |that )?plan|"
                      r"dispatch (it|this|that|the plan)|lock (it|the plan) in|release (the |this )?plan|"
                      r"发给司机|下发|确认派车|发送给司机|派发方案", re.IGNORECASE)
-_CALL_RE = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 
 
 class AgentState(TypedDict, total=False):
@@ -56,20 +56,8 @@ class AgentState(TypedDict, total=False):
 
 def parse_calls(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Tool calls in a model message, and the problems with any that are malformed."""
-    calls, problems = [], []
-    for body in _CALL_RE.findall(text or ""):
-        try:
-            obj = json.loads(body)
-        except json.JSONDecodeError as exc:
-            problems.append(f"a tool call is not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-            problems.append("a tool call must be an object with a 'name' and 'arguments'")
-            continue
-        calls.append({"name": obj["name"], "arguments": obj.get("arguments", {})})
-    if "<tool_call>" in (text or "") and not calls and not problems:
-        problems.append("an unterminated tool call")
-    return calls, problems
+    parsed = parse_assistant(text)
+    return parsed.calls, (parsed.errors if parsed.malformed and TOOL_OPEN in (text or "") else [])
 
 
 def _last_user(state: AgentState) -> str:

@@ -50,7 +50,7 @@ NO = {"n", "no", "reject", "cancel", "don't", "do not", "否", "不", "取消", 
 MAX_RESULT_FIELD = 32 * 1024
 _STATUS = {"unknown_thread": 404, "unknown_plan": 404, "unknown_schedule": 404, "unknown_dataset": 404,
            "no_plans": 404, "no_schedules": 404, "approval_pending": 409, "no_approval": 409,
-           "unauthorized": 401, "too_large": 413}
+           "unauthorized": 401, "too_large": 413, "unavailable": 503}
 
 
 def status_for(exc: DiaoduError) -> int:

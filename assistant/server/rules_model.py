@@ -80,8 +80,25 @@ class RuleTestingModel:
                 data = json.loads(msg["content"])
             except (TypeError, json.JSONDecodeError):
                 continue
-            parts.append(str(data.get("message") or data.get("error") or ""))
+            parts.append(_fill(str(data.get("message") or data.get("error") or ""), data))
         return " ".join(p for p in reversed(parts) if p) or "Done."
+
+
+class _Keep(dict):  # format_map helper: unknown {names} stay as they are
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(message: str, data: dict[str, Any]) -> str:
+    """Fill a tool's message template (``"Schedule {schedule_id} ..."``) from its facts and ids."""
+    if "{" not in message:
+        return message
+    values = _Keep({k: v for k, v in data.items() if not isinstance(v, (dict, list))})
+    values.update({k: v for k, v in (data.get("facts") or {}).items() if not isinstance(v, (dict, list))})
+    try:
+        return message.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return message
 
 
 def _datasets_in(text: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from tools.core.datasets import resolve
@@ -49,18 +50,32 @@ def plan_view(plan_id: str = "latest", store: Store | None = None) -> dict[str, 
 def schedule_view(schedule_id: str = "latest", store: Store | None = None) -> dict[str, Any]:
     """A job-shop schedule as Gantt bars ``{job, machine, start, end}`` plus makespan and facts."""
     sched = (store or Store()).load_schedule(schedule_id)
-    bars = []
+    ops = []
     for op in _operations(sched):
         try:
-            job, machine, start = int(op["job"]), int(op["machine"]), float(op["start"])
+            start = float(op["start"])
             end = float(op["end"]) if op.get("end") is not None else start + float(op["duration"])
+            ops.append((op["job"], op["machine"], start, end))
         except (KeyError, TypeError, ValueError):
             continue
-        bars.append({"job": job, "machine": machine, "start": start, "end": end})
+    jobs = _numbering([o[0] for o in ops])
+    machines = _numbering([o[1] for o in ops])
+    bars = [{"job": jobs[str(j)], "machine": machines[str(m)], "start": start, "end": end,
+             "job_label": str(j), "machine_label": str(m)} for j, m, start, end in ops]
     makespan = sched.get("makespan") or (sched.get("facts") or {}).get("makespan") or max((b["end"] for b in bars), default=0)
     return {"schedule_id": sched["schedule_id"], "dataset": sched.get("dataset"), "makespan": makespan,
             "bars": bars, "machines": len({b["machine"] for b in bars}), "jobs": len({b["job"] for b in bars}),
             "facts": sched.get("facts") or {}, "method": sched.get("method"), "message": sched.get("message")}
+
+
+def _numbering(labels: list[Any]) -> dict[str, int]:
+    """Row numbers for job / machine labels: their own number (``3``, ``"M3"``) when every label has
+    one, else the order of first appearance (named machines like ``"Saw"``)."""
+    unique = list(dict.fromkeys(str(x) for x in labels))
+    found = [re.search(r"\d+", x) for x in unique]
+    if all(found) and len({int(f.group(0)) for f in found if f}) == len(unique):
+        return {x: int(f.group(0)) for x, f in zip(unique, found, strict=True) if f}
+    return {x: i + 1 for i, x in enumerate(unique)}
 
 
 # -- plan payload readers ---------------------------------------------------------------------

@@ -94,23 +94,24 @@ export function drawMap(svg, legend, plan) {
 export function drawGantt(svg, sched) {
   clear(svg);
   const machines = [...new Set(sched.bars.map((b) => b.machine))].sort((a, b) => a - b);
-  const rowH = 22, left = 44, top = 10, W = 1000;
+  const rowH = Math.max(16, Math.min(44, Math.floor(360 / Math.max(machines.length, 1)))), left = 44, top = 10, W = 1000;
   const H = top + machines.length * rowH + 30;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const span = Math.max(sched.makespan || 0, ...sched.bars.map((b) => b.end), 1);
   const sx = (v) => left + (v / span) * (W - left - 14);
   const row = new Map(machines.map((m, i) => [m, i]));
+  const label = new Map(sched.bars.map((b) => [b.machine, b.machine_label || `${t("machine")}${b.machine}`]));
   machines.forEach((m, i) => {
-    el("text", { x: 4, y: top + i * rowH + 15, "font-size": 12, fill: "#374151", text: `${t("machine")}${m}` }, svg);
+    el("text", { x: 4, y: top + i * rowH + 15, "font-size": 12, fill: "#374151", text: label.get(m) }, svg);
     el("line", { x1: left, x2: W - 10, y1: top + (i + 1) * rowH, y2: top + (i + 1) * rowH, stroke: "#eef0f3" }, svg);
   });
   for (const b of sched.bars) {
     const y = top + row.get(b.machine) * rowH + 2;
     const rect = el("rect", { x: sx(b.start), y, width: Math.max(1, sx(b.end) - sx(b.start)), height: rowH - 4, rx: 2,
       fill: colour(b.job + 1), class: "bar", "data-job": b.job }, svg);
-    el("title", { text: `${t("job")} ${b.job} · ${t("machine")}${b.machine} · ${b.start}–${b.end}` }, rect);
+    el("title", { text: `${t("job")} ${b.job_label || b.job} · ${b.machine_label || t("machine") + b.machine} · ${b.start}–${b.end}` }, rect);
     if (sx(b.end) - sx(b.start) > 18) {
-      el("text", { x: sx(b.start) + 3, y: y + 13, "font-size": 10, fill: "#fff", text: String(b.job) }, svg);
+      el("text", { x: sx(b.start) + 3, y: y + rowH / 2 + 2, "font-size": 10, fill: "#fff", text: String(b.job) }, svg);
     }
   }
   const axisY = top + machines.length * rowH + 16;
