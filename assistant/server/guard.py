@@ -24,10 +24,6 @@ MAX_BODY_BYTES = 64 * 1024
 TOKEN_COOKIE = "diaodu_token"
 
 
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` when a request body grows past the limit."""
-
-
 async def send_json(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
@@ -67,29 +63,29 @@ class GuardMiddleware:
             if int(length) > self.max_body:
                 await send_json(send, 413, self._too_large(int(length)))
                 return
-        started = False
-        seen = 0
-
-        async def counted_receive() -> Message:
-            nonlocal seen
+        # Read the whole body first (it is at most max_body bytes), so a chunked upload that grows too
+        # large is refused here, before any route sees it, then hand it on to the app unchanged.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise BodyTooLarge()
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                await send_json(send, 413, self._too_large(size))
+                return
+            if not message.get("more_body", False):
+                break
+        replay: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay_receive() -> Message:
+            if replay:
+                return replay.pop()
+            return await receive()
 
-        try:
-            await self.app(scope, counted_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await send_json(send, 413, self._too_large(seen))
+        await self.app(scope, replay_receive, send)
 
     def _too_large(self, size: int) -> dict[str, Any]:
         return {"error": f"request body too large ({size} bytes or more; at most {self.max_body})", "code": "too_large"}
