@@ -170,7 +170,8 @@ class VllmChatModel:
 
     def _complete(self, prompt: str, max_tokens: int, **extra: Any) -> str:
         body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0,
-                "stop": ["<|im_end|>"], **extra}
+                "stop": ["<|im_end|>"],
+                "add_special_tokens": False, **extra}
         try:
             resp = self.client.post(f"{self.base_url}/completions", json=body)
         except Exception as exc:  # noqa: BLE001
@@ -190,7 +191,7 @@ class VllmChatModel:
         for _ in range(3):
             prefix = "".join(c + "\n" for c in calls)
             body = self._complete(prompt + prefix + CALL_OPEN, max_new_tokens,
-                                  structured_outputs={"json": call_schema()})
+                                  structured_outputs={"json": call_schema(), "disable_any_whitespace": True})
             calls.append(CALL_OPEN + body.strip() + CALL_CLOSE)
             nxt = self._complete(prompt + "".join(c + "\n" for c in calls), 4)
             if not nxt.lstrip().startswith(CALL_OPEN[:5]):
