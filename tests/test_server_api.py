@@ -21,6 +21,12 @@ from tools.core.errors import DiaoduError
 from tools.core.store import Store
 
 
+def error_text(resp) -> str:
+    """The error message: OpenAI's shape under /v1, ``{"error": message}`` elsewhere."""
+    err = resp.json()["error"]
+    return err["message"] if isinstance(err, dict) else err
+
+
 def chat(client: TestClient, text: str, conversation: str | None = None, **extra) -> dict:
     body = {"model": "diaodu", "messages": [{"role": "user", "content": text}], **extra}
     if conversation:
@@ -60,7 +66,7 @@ def test_health_and_datasets(client):
     only = client.get("/api/datasets", params={"kind": "jssp"}).json()["datasets"]
     assert only and all(d["kind"] == "jssp" for d in only)
     bad = client.get("/api/datasets", params={"kind": "boats"})
-    assert bad.status_code == 400 and "kind must be one of cvrp, vrptw, jssp" in bad.json()["error"]
+    assert bad.status_code == 400 and "kind must be one of cvrp, vrptw, jssp" in error_text(bad)
 
 
 def test_chat_keeps_threads_apart_and_history(client):
@@ -87,7 +93,7 @@ def test_conversation_id_by_header_and_new_ids(client):
     assert fresh["conversation_id"] and fresh["conversation_id"] != "hdr-1"
     clash = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}],
                                                       "conversation_id": "x1"}, headers={"X-Conversation-Id": "x2"})
-    assert clash.status_code == 400 and "disagree" in clash.json()["error"]
+    assert clash.status_code == 400 and "disagree" in error_text(clash)
 
 
 def test_openai_message_shapes():
@@ -152,12 +158,12 @@ def test_approval_commits_the_plan(client):
     assert any(t["pending_approval"] for t in client.get("/api/threads").json()["threads"])
     busy = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "plan demo-small"}],
                                                      "conversation_id": "ap"})
-    assert busy.status_code == 409 and "waiting for an approval" in busy.json()["error"]
+    assert busy.status_code == 409 and "waiting for an approval" in error_text(busy)
     done = client.post("/api/threads/ap/approve", json={"approve": True})
     assert done.status_code == 200 and "sent to the drivers" in done.json()["answer"]
     assert client.get(f"/api/plans/{plan_id}").json()["committed"] is True
     again = client.post("/api/threads/ap/approve", json={"approve": True})
-    assert again.status_code == 409 and "no approval waiting" in again.json()["error"]
+    assert again.status_code == 409 and "no approval waiting" in error_text(again)
 
 
 def test_approval_answered_by_chat_yes_no(client):
@@ -196,7 +202,7 @@ def test_schedule_view_is_gantt_bars(client):
 ])
 def test_bad_lookups_are_clear_4xx(client, path, status, words):
     resp = client.get(path)
-    assert resp.status_code == status and words in resp.json()["error"], resp.text
+    assert resp.status_code == status and words in error_text(resp), resp.text
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -212,21 +218,21 @@ def test_bad_lookups_are_clear_4xx(client, path, status, words):
 ])
 def test_malformed_chat_requests(client, body, status, words):
     resp = client.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
-    assert resp.status_code == status and words in resp.json()["error"], resp.text
+    assert resp.status_code == status and words in error_text(resp), resp.text
 
 
 def test_too_long_message_and_oversized_bodies(client):
     long = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 5000}]})
-    assert long.status_code == 400 and "too long (5000 characters; at most 4000)" in long.json()["error"]
+    assert long.status_code == 400 and "too long (5000 characters; at most 4000)" in error_text(long)
     big = client.post("/v1/chat/completions", content=b"{" + b" " * 70_000 + b"}")
-    assert big.status_code == 413 and "at most 65536" in big.json()["error"]
+    assert big.status_code == 413 and "at most 65536" in error_text(big)
 
     def chunks():  # no Content-Length: the guard counts what arrives
         for _ in range(20):
             yield b" " * 8192
 
     chunked = client.post("/v1/chat/completions", content=chunks())
-    assert chunked.status_code == 413 and chunked.json()["code"] == "too_large"
+    assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
     assert client.get("/health").status_code == 200
 
 
@@ -234,9 +240,9 @@ def test_approve_bad_input(client):
     chat(client, "hello", "t-ok")
     for body, words in [({"approve": "yes"}, "'approve' must be true or false"), ({}, "'approve' must be true or false")]:
         resp = client.post("/api/threads/t-ok/approve", json=body)
-        assert resp.status_code == 400 and words in resp.json()["error"]
+        assert resp.status_code == 400 and words in error_text(resp)
     unknown = client.post("/api/threads/ghost/approve", json={"approve": True})
-    assert unknown.status_code == 404 and "unknown thread 'ghost'" in unknown.json()["error"]
+    assert unknown.status_code == 404 and "unknown thread 'ghost'" in error_text(unknown)
     nothing = client.post("/api/threads/t-ok/approve", json={"approve": True})
     assert nothing.status_code == 409
 
@@ -250,6 +256,7 @@ def test_unexpected_errors_do_not_take_the_server_down(assistant, monkeypatch):
         resp = c.get("/api/threads")
         assert resp.status_code == 500
         assert resp.json() == {"error": "internal error (RuntimeError); the server keeps running", "code": "internal"}
+        assert c.get("/v1/models").status_code == 200
         assert c.get("/health").status_code == 200
         assert chat(c, "still here", "alive")["choices"][0]["message"]["content"] == "Noted: still here"
 
@@ -258,7 +265,7 @@ def test_token_is_checked_on_every_request(assistant):
     with TestClient(create_app(assistant, token="s3cret")) as c:
         for path in ("/health", "/api/threads", "/", "/static/app.js"):
             resp = c.get(path)
-            assert resp.status_code == 401 and "missing or wrong token" in resp.json()["error"], path
+            assert resp.status_code == 401 and "missing or wrong token" in error_text(resp), path
         wrong = c.get("/health", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         ok = c.get("/health", headers={"Authorization": "Bearer s3cret"})

@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.server.guard import MAX_BODY_BYTES, TOKEN_COOKIE, GuardMiddleware
+from assistant.server.guard import MAX_BODY_BYTES, TOKEN_COOKIE, GuardMiddleware, error_payload
 from assistant.server.views import plan_view, schedule_view
 from assistant.service import Assistant, check_message
 from tools.core.datasets import KINDS, all_datasets
@@ -58,7 +58,9 @@ def status_for(exc: DiaoduError) -> int:
     return _STATUS.get(exc.code, 400)
 
 
-def error_response(exc: DiaoduError) -> JSONResponse:
+def error_response(request: Request, exc: DiaoduError) -> JSONResponse:
+    if request.url.path.startswith("/v1/"):
+        return JSONResponse(error_payload(request.url.path, exc.message, exc.code), status_code=status_for(exc))
     return JSONResponse(exc.to_dict(), status_code=status_for(exc))
 
 
@@ -72,24 +74,24 @@ def create_app(assistant: Assistant, *, token: str | None = None, max_body: int 
     # -- errors: clear JSON, never a traceback, never a crash ----------------------------------
     @app.exception_handler(DiaoduError)
     async def _diaodu_error(request: Request, exc: DiaoduError) -> JSONResponse:
-        return error_response(exc)
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
-        return JSONResponse({"error": f"bad request: {problems}", "code": "bad_request"}, status_code=422)
+        return JSONResponse(error_payload(request.url.path, f"bad request: {problems}", "bad_request"), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         msg = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else f"no such endpoint: {request.url.path}"
-        return JSONResponse({"error": str(msg), "code": f"http_{exc.status_code}"}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(error_payload(request.url.path, str(msg), f"http_{exc.status_code}"),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": f"internal error ({type(exc).__name__}); the server keeps running",
-                             "code": "internal"}, status_code=500)
+        return JSONResponse(error_payload(request.url.path, f"internal error ({type(exc).__name__}); the server keeps "
+                                          "running", "internal"), status_code=500)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:

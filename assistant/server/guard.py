@@ -24,6 +24,15 @@ MAX_BODY_BYTES = 64 * 1024
 TOKEN_COOKIE = "diaodu_token"
 
 
+def error_payload(path: str, message: str, code: str) -> dict[str, Any]:
+    """The error body: OpenAI's ``{"error": {"message", "type", "code"}}`` under ``/v1`` (so OpenAI
+    clients show the message), ``{"error": message, "code": code}`` everywhere else."""
+    if path.startswith("/v1/"):
+        return {"error": {"message": message, "type": "invalid_request_error" if code != "internal" else "server_error",
+                          "code": code}}
+    return {"error": message, "code": code}
+
+
 async def send_json(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
@@ -49,19 +58,20 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        path = str(scope.get("path", ""))
         if self.token and not self._authorised(scope, headers):
-            await send_json(send, 401, {"error": "missing or wrong token: send 'Authorization: Bearer <token>' "
-                                                 "(or open /?token=<token> in a browser)", "code": "unauthorized"},
+            await send_json(send, 401, error_payload(path, "missing or wrong token: send 'Authorization: Bearer <token>' "
+                                                           "(or open /?token=<token> in a browser)", "unauthorized"),
                             [(b"www-authenticate", b"Bearer")])
             return
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
-                await send_json(send, 400, {"error": f"Content-Length must be a whole number; got {length!r}",
-                                            "code": "bad_request"})
+                await send_json(send, 400, error_payload(path, f"Content-Length must be a whole number; got {length!r}",
+                                                         "bad_request"))
                 return
             if int(length) > self.max_body:
-                await send_json(send, 413, self._too_large(int(length)))
+                await send_json(send, 413, self._too_large(path, int(length)))
                 return
         # Read the whole body first (it is at most max_body bytes), so a chunked upload that grows too
         # large is refused here, before any route sees it, then hand it on to the app unchanged.
@@ -74,7 +84,7 @@ class GuardMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_body:
-                await send_json(send, 413, self._too_large(size))
+                await send_json(send, 413, self._too_large(path, size))
                 return
             if not message.get("more_body", False):
                 break
@@ -87,8 +97,8 @@ class GuardMiddleware:
 
         await self.app(scope, replay_receive, send)
 
-    def _too_large(self, size: int) -> dict[str, Any]:
-        return {"error": f"request body too large ({size} bytes or more; at most {self.max_body})", "code": "too_large"}
+    def _too_large(self, path: str, size: int) -> dict[str, Any]:
+        return error_payload(path, f"request body too large ({size} bytes or more; at most {self.max_body})", "too_large")
 
     def _authorised(self, scope: Scope, headers: dict[str, str]) -> bool:
         assert self.token is not None

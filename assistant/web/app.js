@@ -18,10 +18,16 @@ async function api(path, options = {}) {
   return resp;
 }
 
+/** The message of an error body: {"error": "..."} (REST) or {"error": {"message": "..."}} (OpenAI routes). */
+function errorText(data, status) {
+  const e = data && data.error;
+  return (e && typeof e === "object" ? e.message : e) || `HTTP ${status}`;
+}
+
 async function getJSON(path) {
   const resp = await api(path);
   const data = await resp.json().catch(() => ({ error: `HTTP ${resp.status}` }));
-  if (!resp.ok) throw new Error(data.error || `HTTP ${resp.status}`);
+  if (!resp.ok) throw new Error(errorText(data, resp.status));
   return data;
 }
 
@@ -64,7 +70,7 @@ async function answerApproval(approve) {
   try {
     const resp = await api(`/api/threads/${encodeURIComponent(state.thread)}/approve`, { method: "POST", body: JSON.stringify({ approve }) });
     const data = await resp.json();
-    if (!resp.ok) throw new Error(data.error);
+    if (!resp.ok) throw new Error(errorText(data, resp.status));
     showApproval(null);
     const bubble = addMessage("assistant", data.answer);
     showCalls(bubble, data.calls);
@@ -102,7 +108,7 @@ async function send(text) {
     const resp = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(body) });
     if (!resp.ok) {
       const data = await resp.json().catch(() => ({}));
-      throw new Error(data.error || `HTTP ${resp.status}`);
+      throw new Error(errorText(data, resp.status));
     }
     state.thread = resp.headers.get("X-Conversation-Id") || state.thread;
     const reader = resp.body.getReader();
