@@ -40,7 +40,7 @@ def _size(name: str) -> int:
 
 
 def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, guidance: list[str] | None = None,
-              solvers: list[str] | None = None, seed: int = 0,
+              solvers: list[str] | None = None, seed: int = 0, clock: str = "wall",
               on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns ``{"rows": [...], "means": {...}, "config": {...}}``."""
     names = instances or benchmark_instances()
@@ -48,6 +48,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
         raise DiaoduError("no routing benchmarks found (set DIAODU_BENCHMARKS to the shared benchmark folder)")
     guidance = [check_choice("guidance", g, ("none", "gnn")) for g in (guidance or ["none"])]
     solvers = [check_choice("solver", s, SOLVERS) for s in (solvers or list(SOLVERS))]
+    clock = check_choice("clock", clock, ("wall", "cpu"))
     refs = [resolve(n, ROUTING_KINDS) for n in names]
     providers = {g: _provider(g) for g in guidance}
     rows: list[dict[str, Any]] = []
@@ -59,7 +60,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
             variants = guidance if solver == "ortools" else ["none"]
             for g in variants:
                 key = solver if g == "none" else f"{solver}+{g}"
-                res = _solve_one(inst, solver, g, providers.get(g), time_limit_s, seed)
+                res = _solve_one(inst, solver, g, providers.get(g), MaxRuntime(time_limit_s, clock), seed)
                 row[key] = {"cost": round(res.cost, 3) if res.routes else None, "feasible": res.feasible,
                             "gap_pct": round(res.gap, 3) if res.gap is not None else None,
                             "vehicles_used": res.vehicles_used, "runtime_s": round(res.runtime_s, 2),
@@ -70,7 +71,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
             on_row(row)
     columns = [c for c in rows[0] if isinstance(rows[0][c], dict)] if rows else []
     return {"rows": rows, "columns": columns, "means": _means(rows, columns),
-            "config": {"time_limit_s": time_limit_s, "seed": seed, "guidance": guidance, "solvers": solvers,
+            "config": {"time_limit_s": time_limit_s, "clock": clock, "seed": seed, "guidance": guidance, "solvers": solvers,
                        "threads": 1, "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                        "cpus": os.cpu_count(), "load_avg": _load(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
 
@@ -93,15 +94,15 @@ def _provider(g: str) -> Any:
     return gnn.default_provider()
 
 
-def _solve_one(inst: Any, solver: str, g: str, provider: Any, seconds: float, seed: int) -> Any:
+def _solve_one(inst: Any, solver: str, g: str, provider: Any, stop: MaxRuntime, seed: int) -> Any:
     if solver == "pyvrp":
         from tools.routing import pyvrp_adapter
 
-        return pyvrp_adapter.solve(inst, MaxRuntime(seconds), seed)
+        return pyvrp_adapter.solve(inst, stop, seed)
     from tools.routing import ortools_adapter
 
-    guide = provider.prepare(inst, budget_s=seconds * 0.2) if provider is not None else None
-    return ortools_adapter.solve(inst, MaxRuntime(seconds), seed, guidance=guide)
+    guide = provider.prepare(inst, budget_s=stop.seconds * 0.2) if provider is not None else None
+    return ortools_adapter.solve(inst, stop, seed, guidance=guide)
 
 
 def _means(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:

@@ -88,12 +88,13 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     if causes:
         return empty("infeasible", causes)
 
-    budget = stop.seconds - guidance.prepare_seconds
-    deadline = t0 + max(budget, 0.05)
+    # all deadlines are read on the stop's clock (wall, or this process's CPU time)
+    c0 = stop.now()
+    deadline = c0 + max(stop.seconds - guidance.prepare_seconds, 0.05)
     history: list[tuple[float, float]] = []
 
     def report(cost: float) -> None:
-        now = time.perf_counter() - t0 + guidance.prepare_seconds
+        now = stop.now() - c0 + guidance.prepare_seconds
         if not history or cost < history[-1][1]:
             history.append((now, cost))
             if progress is not None:
@@ -103,8 +104,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     strategies = ([overrides.pop("first_solution_strategy")] if "first_solution_strategy" in overrides
                   else first_strategies(instance, objective))
     penalty_fraction = float(overrides.pop("penalty_phase_fraction", 0.5))
-    routes: list[list[int]] | None = None
     start_routes = guidance.initial_routes
+    config["clock"] = stop.clock
 
     # Phase 1 (optional): search on shaped costs (true + arc_penalty), then polish on true costs.
     if guidance.arc_penalty is not None:
@@ -112,14 +113,14 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
         if pen.shape != instance.distance.shape:
             raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
         shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
-        phase1_end = time.perf_counter() + penalty_fraction * max(deadline - time.perf_counter(), 0.0)
-        found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, phase1_end,
-                           None, cost_matrix=shaped)
+        phase1_end = stop.now() + penalty_fraction * max(deadline - stop.now(), 0.0)
+        found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
+                           phase1_end, None, cost_matrix=shaped)
         config["phase1_strategy"] = used
         if found is not None:
             start_routes = found
 
-    found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, deadline,
+    found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
                        report)
     config["first_solution_strategy"] = used
     config["search_overrides"] = overrides
@@ -143,45 +144,51 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
 
 
 def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list[str], overrides: dict[str, Any],
-         guidance: Guidance, start_routes: list[list[int]] | None, deadline: float,
+         guidance: Guidance, start_routes: list[list[int]] | None, stop: MaxRuntime, deadline: float,
          report: Callable[[float], None] | None, cost_matrix: np.ndarray | None = None,
          ) -> tuple[list[list[int]] | None, str | None]:
     """Build a model per strategy until one finds a solution before ``deadline``; return node routes."""
+    candidates = guidance.candidate_successors
     for k, strategy in enumerate(strategies):
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.05 and k > 0:
-            break
-        model = build_model(instance, objective, soft, cost_matrix=cost_matrix,
-                            candidates=guidance.candidate_successors)
-        routing = model.routing
-        if report is not None:
-            scale = instance.dist_scale
-            routing.AddAtSolutionCallback(lambda r=routing, s=scale: report(r.CostVar().Max() / s))
-        params = search_parameters(strategy, max(remaining, 0.05), overrides)
-        solution = None
-        if start_routes is not None:
-            initial = routing.ReadAssignmentFromRoutes(_pad(start_routes, instance.num_vehicles), True)
-            if initial is None:
-                log.warning("warm-start routes are not a valid assignment for %s; starting from scratch", instance.name)
-            else:
-                solution = routing.SolveFromAssignmentWithParameters(initial, params)
-        if solution is None:
-            solution = routing.SolveWithParameters(params)
-        if solution is not None:
-            return extract_routes(model, solution), strategy
-        log.info("OR-Tools %s found no solution for %s (status %s)", strategy, instance.name, routing.status())
-        if guidance.candidate_successors is not None:
-            # the pruned arc set may be what blocks a first solution: retry this strategy on all arcs
-            guidance = Guidance(search=guidance.search)
-            model = build_model(instance, objective, soft, cost_matrix=cost_matrix)
+        for attempt_candidates in ([candidates, None] if candidates is not None else [None]):
+            remaining = deadline - stop.now()
+            if remaining <= 0.05 and (k > 0 or attempt_candidates is not candidates):
+                return None, None
+            model = build_model(instance, objective, soft, cost_matrix=cost_matrix, candidates=attempt_candidates)
             routing = model.routing
-            if report is not None:
-                routing.AddAtSolutionCallback(lambda r=routing, s=instance.dist_scale: report(r.CostVar().Max() / s))
-            params = search_parameters(strategy, max(deadline - time.perf_counter(), 0.05), overrides)
-            solution = routing.SolveWithParameters(params)
+            _watch(routing, instance, stop, deadline, report)
+            wall = remaining if stop.clock == "wall" else remaining * 20 + 60
+            params = search_parameters(strategy, max(wall, 0.05), overrides)
+            solution = None
+            if start_routes is not None:
+                initial = routing.ReadAssignmentFromRoutes(_pad(start_routes, instance.num_vehicles), True)
+                if initial is None:
+                    log.warning("warm-start routes are not a valid assignment for %s; starting from scratch",
+                                instance.name)
+                else:
+                    solution = routing.SolveFromAssignmentWithParameters(initial, params)
+            if solution is None:
+                solution = routing.SolveWithParameters(params)
             if solution is not None:
                 return extract_routes(model, solution), strategy
+            # the pruned arc set may be what blocks a first solution: the next attempt uses all arcs
+            log.info("OR-Tools %s found no solution for %s (status %s, candidates %s)", strategy, instance.name,
+                     routing.status(), attempt_candidates is not None)
     return None, None
+
+
+def _watch(routing: pywrapcp.RoutingModel, instance: RoutingInstance, stop: MaxRuntime, deadline: float,
+           report: Callable[[float], None] | None) -> None:
+    """Report each solution's cost and end the search at ``deadline`` on the stop's clock."""
+    scale = instance.dist_scale
+
+    def on_solution() -> None:
+        if report is not None:
+            report(routing.CostVar().Max() / scale)
+        if stop.clock == "cpu" and stop.now() >= deadline:
+            routing.solver().FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(on_solution)
 
 
 def _pad(routes: list[list[int]], vehicles: int) -> list[list[int]]:
