@@ -158,3 +158,40 @@ def test_shipped_weights_load_and_score_fast():
     assert time.perf_counter() - t0 < 3.0
     assert prob.shape == (101, 101) and np.allclose(prob, prob.T)
     assert ((prob >= 0) & (prob <= 1)).all()
+
+
+def test_guided_solve_of_a_n32_k5_stays_feasible():
+    from tools.core.settings import benchmarks_dir
+
+    if benchmarks_dir() is None:
+        pytest.skip("shared benchmarks absent (set DIAODU_BENCHMARKS)")
+    from tools.routing.gnn import available, default_provider
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.instance import load_instance
+    from tools.routing.ortools_adapter import solve
+    from tools.routing.stop import MaxRuntime
+
+    inst = load_instance("A-n32-k5")
+    guidance = default_provider().prepare(inst, 3.0)
+    assert guidance.source == "gnn" and guidance.prepare_seconds > 0
+    assert guidance.candidate_successors is not None and len(guidance.candidate_successors) == inst.num_nodes
+    res = solve(inst, MaxRuntime(3.0), guidance=guidance)
+    assert res.feasible and res.routes
+    assert res.cost <= 784 * 1.10  # optimum 784; guided search must stay close
+
+
+def test_guidance_on_generated_vrptw_is_feasible():
+    from tools.routing.gnn import available, default_provider
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.gnn.generate import to_routing_instance
+    from tools.routing.ortools_adapter import solve
+    from tools.routing.stop import MaxRuntime
+
+    inst = to_routing_instance(solomon_like(50, 21, family="R1"))
+    guidance = default_provider().prepare(inst, 3.0)
+    res = solve(inst, MaxRuntime(3.0), guidance=guidance)
+    assert res.feasible

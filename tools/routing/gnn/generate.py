@@ -231,3 +231,29 @@ def data_hash(instances: list[GenInstance]) -> str:
         h.update(inst.name.encode())
         h.update(inst.digest().encode())
     return h.hexdigest()[:16]
+
+
+def to_routing_instance(inst: GenInstance):
+    """The generated instance as a :class:`tools.routing.instance.RoutingInstance`.
+
+    The benchmark conventions apply: CVRP distances rounded (CVRPLIB), VRPTW distances and
+    times in tenths, truncated (Solomon), so results compare with the benchmark runs.
+    """
+    from tools.routing.instance import RoutingInstance, cvrplib_distances, solomon_distances
+
+    ids = list(range(inst.n + 1))
+    if inst.kind == "cvrp":
+        d = cvrplib_distances(inst.coords)
+        out = RoutingInstance(inst.name, "cvrp", inst.coords, inst.demand.astype(np.int64), int(inst.capacity),
+                              int(inst.num_vehicles) + max(1, math.ceil(0.1 * inst.num_vehicles)) + 1, d, d.copy(),
+                              customer_ids=ids, source="generated", convention="generated, CVRPLIB rounding",
+                              meta=dict(inst.meta))
+    else:
+        d = solomon_distances(inst.coords)
+        ready = np.rint(inst.ready * 10).astype(np.int64)
+        due = np.maximum(np.floor(inst.due * 10 + 1e-7).astype(np.int64), ready)
+        out = RoutingInstance(inst.name, "vrptw", inst.coords, inst.demand.astype(np.int64), int(inst.capacity),
+                              int(inst.num_vehicles), d, d.copy(), dist_scale=10, time_scale=10, ready=ready, due=due,
+                              service=np.rint(inst.service * 10).astype(np.int64), customer_ids=ids,
+                              source="generated", convention="generated, Solomon tenths", meta=dict(inst.meta))
+    return out.validate(f"generated instance {inst.name}")

@@ -51,7 +51,7 @@ class RoutingArrays:
     coords: np.ndarray  # (n+1, 2)
     demand: np.ndarray  # (n+1,)
     capacity: float
-    dist: np.ndarray  # (n+1, n+1) travel distance (= travel time for windows)
+    dist: np.ndarray  # (n+1, n+1) travel distance; with windows: travel time, in the windows' units
     ready: np.ndarray | None = None
     due: np.ndarray | None = None
     service: np.ndarray | None = None
@@ -79,7 +79,10 @@ def build_graph(arr: RoutingArrays, k: int) -> Data:
     n1 = len(coords)
     dist = np.asarray(arr.dist, float)
     rel = coords - coords[0]
-    scale = float(np.abs(rel).max()) or 1.0
+    scale = float(np.abs(rel).max()) or 1.0  # positions, in the coordinates' own units
+    # distances may be in other units than the coordinates (Solomon: tenths): scale them on their own
+    d_scale = float(dist[0, 1:].max()) if n1 > 1 else 1.0
+    d_scale = d_scale or 1.0
     demand = np.asarray(arr.demand, float)
     cap = float(arr.capacity) or 1.0
     has_tw = arr.ready is not None
@@ -92,7 +95,7 @@ def build_graph(arr: RoutingArrays, k: int) -> Data:
     x = np.zeros((n1, NODE_FEATURES), dtype=np.float32)
     x[:, 0] = demand / cap
     x[:, 1:3] = rel / scale
-    x[:, 3] = dist[0] / scale
+    x[:, 3] = dist[0] / d_scale
     x[0, 4] = 1.0
     x[:, 5] = ready
     x[:, 6] = due
@@ -111,7 +114,7 @@ def build_graph(arr: RoutingArrays, k: int) -> Data:
     kth = np.sort(d, axis=1)[:, min(k, n1 - 1) - 1]
     dij = dist[src, dst]
     e = np.zeros((len(src), EDGE_FEATURES), dtype=np.float32)
-    e[:, 0] = dij / scale
+    e[:, 0] = dij / d_scale
     e[:, 1] = dij / np.maximum(kth[src], 1e-9)
     e[:, 2] = np.minimum(rank[src, dst], 2 * k) / k
     e[:, 3] = np.minimum(rank[dst, src], 2 * k) / k

@@ -44,6 +44,7 @@ class GnnSettings:
     nearest: int = 4  # nearest neighbours always kept (safety net against a wrong score)
     savings_weight: float = 1.0
     shaping_strength: float = 0.5
+    clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
 
 def load_model(path: Path = WEIGHTS_PATH):
@@ -65,26 +66,21 @@ def load_model(path: Path = WEIGHTS_PATH):
 
 
 def routing_arrays(instance: Any):
-    """The network's input arrays from a routing instance (``tools.routing.instance`` or generated)."""
+    """The network's input arrays from a :class:`~tools.routing.instance.RoutingInstance`.
+
+    With time windows the "distance" the network and the warm start read is the travel time
+    (the windows' units); without, the distance matrix.
+    """
     from tools.routing.gnn.model import RoutingArrays
 
-    if hasattr(instance, "distance_matrix") and hasattr(instance, "coords") and hasattr(instance, "demand"):
-        dist = instance.distance_matrix() if callable(instance.distance_matrix) else instance.distance_matrix
-        tw = getattr(instance, "ready", None)
+    tw = getattr(instance, "ready", None)
+    if tw is None:
+        dist = np.asarray(instance.distance, float)
         return RoutingArrays(np.asarray(instance.coords, float), np.asarray(instance.demand, float),
-                             float(instance.capacity), np.asarray(dist, float),
-                             None if tw is None else np.asarray(tw, float),
-                             None if tw is None else np.asarray(instance.due, float),
-                             None if tw is None else np.asarray(instance.service, float))
-    raise DiaoduError(f"GNN guidance cannot read an instance of type {type(instance).__name__}")
-
-
-def _fleet(instance: Any) -> int | None:
-    for attr in ("num_vehicles", "vehicles"):
-        v = getattr(instance, attr, None)
-        if isinstance(v, int):
-            return v
-    return None
+                             float(instance.capacity), dist)
+    return RoutingArrays(np.asarray(instance.coords, float), np.asarray(instance.demand, float),
+                         float(instance.capacity), np.asarray(instance.duration, float), np.asarray(tw, float),
+                         np.asarray(instance.due, float), np.asarray(instance.service, float))
 
 
 class GnnGuidance:
@@ -108,7 +104,8 @@ class GnnGuidance:
         """Guidance for ``instance``; ``prepare_seconds`` holds every second spent here."""
         from tools.routing.guidance import Guidance
 
-        t0 = time.perf_counter()
+        clock = time.process_time if self.settings.clock == "cpu" else time.perf_counter
+        t0 = clock()
         if "torch" not in sys.modules:  # first torch user pays the import; it counts against the budget
             import torch
 
@@ -118,18 +115,26 @@ class GnnGuidance:
         s = self.settings
         arr, prob, mask = self.scores(instance)
         n = len(arr.dist) - 1
-        g = Guidance()
+        g = Guidance(source="gnn", meta={"parts": [p for p in PARTS if getattr(s, p)]})
         if s.sparsify:
             g.candidate_successors = guide.candidate_successors(
                 prob, mask, arr.dist, keep=s.keep, nearest=s.nearest, ready=arr.ready, due=arr.due, service=arr.service)
         if s.warm_start:
-            g.initial_routes = guide.score_savings_routes(arr, prob, mask, weight=s.savings_weight,
-                                                          max_routes=_fleet(instance))
+            allowed = mask
+            if g.candidate_successors is not None:  # the warm start may only use arcs the model keeps
+                allowed = np.zeros_like(mask)
+                for i, succ in enumerate(g.candidate_successors):
+                    allowed[i, succ] = True
+                allowed &= mask
+            g.initial_routes = guide.score_savings_routes(arr, prob, allowed, weight=s.savings_weight,
+                                                          max_routes=int(instance.num_vehicles))
         if s.shaping:
-            g.arc_penalty = guide.arc_penalty(prob, mask, arr.dist, strength=s.shaping_strength)
+            # the penalty is added to the distance matrix, so it is scaled in distance units
+            g.arc_penalty = guide.arc_penalty(prob, mask, np.asarray(instance.distance, float),
+                                              strength=s.shaping_strength)
         if s.params:
             g.search = search_overrides(n, arr.ready is not None, budget_s)
-        g.prepare_seconds = time.perf_counter() - t0
+        g.prepare_seconds = clock() - t0
         log.info("gnn guidance for n=%d in %.2fs", n, g.prepare_seconds)
         return g
 

@@ -120,11 +120,14 @@ def train(data_dir: Path, out_dir: Path, cfg: ModelConfig, *, epochs: int, max_m
     pos_weight = float((len(ys) - ys.sum()) / ys.sum())
     model = EdgeScorer(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loader = DataLoader(tr, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
     best, best_state, history = float("inf"), None, []
     t0 = time.perf_counter()
     for epoch in range(epochs):
+        # cosine decay over whichever runs out first, the epochs or the time cap, so a capped run still anneals
+        progress = max(epoch / epochs, (time.perf_counter() - t0) / 60.0 / max_minutes)
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0))) + lr * 0.01
         total = 0.0
         for batch in loader:
             opt.zero_grad()
@@ -134,7 +137,6 @@ def train(data_dir: Path, out_dir: Path, cfg: ModelConfig, *, epochs: int, max_m
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             total += loss.item() * batch.num_graphs
-        sched.step()
         metrics = evaluate(model, val, pos_weight)
         history.append({"epoch": epoch + 1, "train_loss": round(total / len(tr), 5), **metrics})
         log.info("epoch %d train %.4f val %.4f top5 %.3f (dist %.3f) %.0fs", epoch + 1, total / len(tr),

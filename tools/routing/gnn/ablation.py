@@ -1,0 +1,176 @@
+"""Side-by-side ablation of the GNN guidance: ``python -m tools.routing.gnn.ablation``.
+
+One run solves every instance with plain OR-Tools (``none``), each guidance field alone
+(``sparsify``, ``warm``, ``shaping``, ``params``), all of them (``gnn``) and PyVRP as a
+reference, all at the same budget (CPU clock by default, so the figures do not depend on
+how busy the shared machine is; ``--clock wall`` for wall time). GNN preparation (weight load, scoring, building
+the guidance) is charged inside that budget: the adapter gets ``budget - prepare_seconds``.
+
+Instances: the shared benchmark anchors (six CVRP, six Solomon VRPTW) and ``--fresh N``
+freshly generated instances from a seed stream disjoint from training. Gaps are against the
+best-known value where published, else against the best cost any method found in this run.
+Prints one JSON document (rows and a summary table); ``--out`` also writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tools.core.errors import DiaoduError
+
+log = logging.getLogger(__name__)
+
+ANCHORS_CVRP = ("A-n80-k10", "X-n101-k25", "X-n148-k46", "X-n200-k36", "X-n303-k21", "X-n502-k39")
+ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
+CONFIGS = ("none", "sparsify", "warm", "shaping", "params", "gnn", "pyvrp")
+
+
+def provider_for(config: str, weights: Path | None = None, **knobs: Any):
+    """The guidance provider of an ablation config (``None`` for plain OR-Tools)."""
+    from tools.routing.gnn import WEIGHTS_PATH
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
+
+    weights = weights or WEIGHTS_PATH
+    if config == "none":
+        return None
+    if config == "gnn":
+        return GnnGuidance(GnnSettings(**knobs), weights)
+    only = {"sparsify": "sparsify", "warm": "warm_start", "shaping": "shaping", "params": "params"}
+    if config not in only:
+        raise DiaoduError(f"unknown ablation config {config!r}; choose from {', '.join(CONFIGS)}")
+    flags = {p: p == only[config] for p in ("sparsify", "warm_start", "shaping", "params")}
+    return GnnGuidance(GnnSettings(**{**knobs, **flags}), weights)
+
+
+def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], clock: str = "cpu") -> dict[str, Any]:
+    """Solve one instance with one config within ``seconds`` on ``clock`` (preparation included)."""
+    from tools.routing.ortools_adapter import solve
+    from tools.routing.stop import MaxRuntime
+
+    t0 = time.perf_counter()
+    stop = MaxRuntime(seconds, clock)
+    if config == "pyvrp":
+        from tools.routing import pyvrp_adapter
+
+        res = pyvrp_adapter.solve(instance, stop, 0)
+        return {"cost": res.cost if res.routes else None, "feasible": bool(res.feasible and res.routes),
+                "prepare_s": 0.0, "wall_s": round(time.perf_counter() - t0, 2)}
+    provider = provider_for(config, **{**knobs, "clock": clock})
+    guidance = provider.prepare(instance, seconds) if provider is not None else None
+    prep = guidance.prepare_seconds if guidance is not None else 0.0
+    res = solve(instance, stop, guidance=guidance)
+    return {"cost": res.cost if res.routes else None, "feasible": bool(res.feasible and res.routes),
+            "prepare_s": round(prep, 3), "wall_s": round(time.perf_counter() - t0, 2),
+            "fields": guidance.fields_used() if guidance is not None else []}
+
+
+def instances(groups: list[str], fresh: int, fresh_seed: int) -> list[tuple[str, Any]]:
+    """``(group, RoutingInstance)`` pairs for the requested groups."""
+    from tools.core.settings import benchmarks_dir
+    from tools.routing.gnn.generate import fresh_set, to_routing_instance
+    from tools.routing.instance import load_instance
+
+    out: list[tuple[str, Any]] = []
+    if benchmarks_dir() is not None:
+        if "cvrp" in groups:
+            out += [("anchor-cvrp", load_instance(n)) for n in ANCHORS_CVRP]
+        if "vrptw" in groups:
+            out += [("anchor-vrptw", load_instance(n)) for n in ANCHORS_VRPTW]
+    elif "cvrp" in groups or "vrptw" in groups:
+        log.warning("benchmark folder absent: anchors skipped")
+    if "fresh" in groups and fresh > 0:
+        n_tw = max(1, fresh // 5)
+        out += [("fresh", to_routing_instance(g)) for g in fresh_set(fresh - n_tw, n_tw, seed=fresh_seed)]
+    return out
+
+
+def summarise(rows: list[dict[str, Any]], configs: list[str]) -> list[dict[str, Any]]:
+    """Mean gap / feasibility per (group, config), worst excess over ``none``."""
+    by_inst: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        by_inst.setdefault(r["instance"], {})[r["config"]] = r
+    for runs in by_inst.values():
+        first = next(iter(runs.values()))
+        costs = [r["cost"] for r in runs.values() if r["feasible"] and r["cost"] is not None]
+        ref = first.get("bks") or (min(costs) if costs else None)
+        for r in runs.values():
+            r["ref"] = ref
+            r["gap_pct"] = round(100.0 * (r["cost"] / ref - 1.0), 3) if ref and r["feasible"] and r["cost"] else None
+    table = []
+    for group in sorted({r["group"] for r in rows}):
+        for c in configs:
+            rs = [r for r in rows if r["group"] == group and r["config"] == c]
+            gaps = [r["gap_pct"] for r in rs if r["gap_pct"] is not None]
+            worse = [r["gap_pct"] - by_inst[r["instance"]]["none"]["gap_pct"] for r in rs
+                     if r["gap_pct"] is not None and "none" in by_inst[r["instance"]]
+                     and by_inst[r["instance"]]["none"]["gap_pct"] is not None]
+            table.append({"group": group, "config": c, "instances": len(rs),
+                          "feasible": sum(r["feasible"] for r in rs),
+                          "mean_gap_pct": round(float(np.mean(gaps)), 3) if gaps else None,
+                          "max_worse_than_none_pts": round(max(worse), 3) if worse and c != "none" else None,
+                          "mean_prepare_s": round(float(np.mean([r["prepare_s"] for r in rs])), 3) if rs else None})
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    p = argparse.ArgumentParser(description="Ablation of GNN guidance vs plain OR-Tools (and PyVRP).")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="budget clock: this process's CPU time (steady on a shared machine) or wall time")
+    p.add_argument("--configs", default=",".join(CONFIGS))
+    p.add_argument("--groups", default="cvrp,vrptw,fresh", help="any of cvrp, vrptw, fresh")
+    p.add_argument("--fresh", type=int, default=20, help="freshly generated instances (never used in training)")
+    p.add_argument("--fresh-seed", type=int, default=2026)
+    p.add_argument("--only", default="", help="comma-separated instance names to keep")
+    p.add_argument("--knobs", default="{}", help="JSON overrides of GnnSettings, e.g. '{\"keep\": 6}'")
+    p.add_argument("--weights", type=Path, default=None, help="other weights than the shipped ones")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    t_imp = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)
+    import tools.routing.gnn.model  # noqa: F401  (torch_geometric: a once-per-process cost, reported apart)
+
+    import_s = round(time.perf_counter() - t_imp, 2)
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    for c in configs:
+        if c not in CONFIGS:
+            raise SystemExit(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
+    knobs = json.loads(args.knobs)
+    if args.weights:
+        knobs["weights"] = args.weights
+    insts = instances([g.strip() for g in args.groups.split(",")], args.fresh, args.fresh_seed)
+    if args.only:
+        keep = {s.strip() for s in args.only.split(",")}
+        insts = [(g, i) for g, i in insts if i.name in keep]
+    rows: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for group, inst in insts:
+        for c in configs:
+            r = run_one(inst, c, args.seconds, knobs, args.clock)
+            rows.append({"group": group, "instance": inst.name, "n": inst.num_customers, "config": c,
+                         "bks": inst.bks, **r})
+            log.info("%s %s %s cost=%s feasible=%s prep=%.2fs (%.0fs)", group, inst.name, c, r["cost"],
+                     r["feasible"], r["prepare_s"], time.perf_counter() - t0)
+    table = summarise(rows, configs)
+    doc = {"seconds": args.seconds, "clock": args.clock, "import_s": import_s, "configs": configs, "knobs": knobs, "fresh_seed": args.fresh_seed,
+           "summary": table, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1)}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=1, default=str))
+    sys.stdout.write(json.dumps(doc, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
