@@ -68,8 +68,9 @@ def create_app(assistant: Assistant, *, token: str | None = None, max_body: int 
                model_name: str | None = None) -> Any:
     """The FastAPI app around ``assistant``, wrapped in the token / body-size guard."""
     app = FastAPI(title="Diaodu", version="1", docs_url="/docs", redoc_url=None)
-    name = model_name or getattr(assistant.model, "name", "diaodu")
-    served_name = "diaodu" if "/" in name else name  # never leak a local filesystem path as a model id
+    name = str(model_name or getattr(assistant.model, "name", None) or "diaodu")
+    # a local model path is shown by its folder name only: the server's filesystem layout is not the client's business
+    served_name = Path(name).name if name.startswith(("/", ".")) or Path(name).exists() else name
 
     # -- errors: clear JSON, never a traceback, never a crash ----------------------------------
     @app.exception_handler(DiaoduError)
@@ -244,9 +245,10 @@ def last_user_message(messages: Any) -> str:
         content = msg.get("content")
         if isinstance(content, list):
             parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
-            if not parts or not all(isinstance(p, str) for p in parts):
+            texts = [p for p in parts if isinstance(p, str)]
+            if not texts or len(texts) != len(parts):
                 raise DiaoduError("a user message's content parts must include text parts", code="bad_request")
-            content = "".join(parts)
+            content = "".join(texts)
         if not isinstance(content, str):
             raise DiaoduError(f"a user message's content must be text; got {type(content).__name__}", code="bad_request")
         return content

@@ -8,12 +8,10 @@ dicts with ``stops``) because plans from older builds must still display.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
-from tools.core.datasets import resolve
 from tools.core.errors import DiaoduError
 from tools.core.store import Store
 
@@ -60,9 +58,9 @@ def schedule_view(schedule_id: str = "latest", store: Store | None = None) -> di
             continue
     jobs = _numbering([o[0] for o in ops])
     machines = _numbering([o[1] for o in ops])
-    bars = [{"job": jobs[str(j)], "machine": machines[str(m)], "start": start, "end": end,
+    bars: list[dict[str, Any]] = [{"job": jobs[str(j)], "machine": machines[str(m)], "start": start, "end": end,
              "job_label": str(j), "machine_label": str(m)} for j, m, start, end in ops]
-    makespan = sched.get("makespan") or (sched.get("facts") or {}).get("makespan") or max((b["end"] for b in bars), default=0)
+    makespan = sched.get("makespan") or (sched.get("facts") or {}).get("makespan") or max((float(b["end"]) for b in bars), default=0.0)
     return {"schedule_id": sched["schedule_id"], "dataset": sched.get("dataset"), "makespan": makespan,
             "bars": bars, "machines": len({b["machine"] for b in bars}), "jobs": len({b["job"] for b in bars}),
             "facts": sched.get("facts") or {}, "method": sched.get("method"), "message": sched.get("message")}
@@ -83,7 +81,7 @@ def _numbering(labels: list[Any]) -> dict[str, int]:
 def _route(raw: Any, index: int) -> tuple[int, list[int], dict[str, Any]]:
     if isinstance(raw, dict):
         vehicle = int(raw.get("vehicle", index + 1))
-        stops_raw = next((raw[k] for k in ("customers", "stops", "orders", "route") if k in raw), [])
+        stops_raw: Any = next((raw[k] for k in ("customers", "stops", "orders", "route") if k in raw), [])
         extra = {k: raw[k] for k in ROUTE_FIELDS if k in raw}
     else:
         vehicle, stops_raw, extra = index + 1, raw, {}
@@ -102,8 +100,13 @@ def _late_orders(plan: dict[str, Any]) -> list[int]:
         for key in ("late_orders", "late_customers", "late"):
             value = source.get(key)
             if isinstance(value, list):
-                return [v.get("order", v.get("customer")) if isinstance(v, dict) else v for v in value
-                        if (isinstance(v, dict) and (v.get("order") or v.get("customer"))) or isinstance(v, int)]
+                out: list[int] = []
+                for v in value:
+                    if isinstance(v, dict):
+                        v = v.get("order", v.get("customer"))
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        out.append(v)
+                return out
     return []
 
 
@@ -117,7 +120,7 @@ def _committed(store: Store, plan_id: str) -> bool:
 def _operations(sched: dict[str, Any]) -> list[dict[str, Any]]:
     ops = sched.get("schedule") or sched.get("operations") or []
     if isinstance(ops, dict):  # {"machines": [[{job, start, end}, ...], ...]} style
-        flat = []
+        flat: list[dict[str, Any]] = []
         for m, row in enumerate(ops.get("machines", [])):
             flat.extend({**op, "machine": op.get("machine", m)} for op in row)
         return flat
@@ -148,40 +151,14 @@ def _from_list(points: list[Any]) -> dict[str, Any]:
 
 
 def _dataset_coordinates(name: str) -> dict[str, Any]:
-    try:  # the routing package's loader knows every dataset format (benchmarks, demo, imported)
-        from tools.routing.instance import load_instance
-    except ModuleNotFoundError:
-        load_instance = None
-    if load_instance is not None:
-        inst = load_instance(name)
-        coords = [[float(v) for v in c] for c in inst.coords.tolist()]
-        ids = list(inst.customer_ids) or list(range(len(coords)))
-        out = {"depot": {"x": coords[0][0], "y": coords[0][1], "name": inst.names[0] if inst.names else None},
-               "customers": {int(ids[i]): (coords[i][0], coords[i][1]) for i in range(1, len(coords))}}
-        if inst.names:
-            out["names"] = {int(ids[i]): inst.names[i] for i in range(1, len(coords))}
-        return out
-    ref = resolve(name, ("cvrp", "vrptw"))
-    if ref.path is not None and ref.path.suffix in (".vrp", ".txt"):
-        import vrplib
+    """Depot and customer positions (keyed by the customer ids users see) from the routing loader."""
+    from tools.routing.instance import load_instance  # knows every format: benchmarks, demo JSON, imported
 
-        data = vrplib.read_instance(str(ref.path), instance_format="vrplib" if ref.path.suffix == ".vrp" else "solomon")
-        return _from_list(data["node_coord"].tolist())
-    payload = Store().load_dataset(name) if ref.path is None else json.loads(ref.path.read_text(encoding="utf-8"))
-    points = _points_from_json(payload)
-    if not points:
-        raise DiaoduError(f"dataset {name!r} has no coordinates to draw", code="no_coordinates")
-    return _from_list(points)
-
-
-def _points_from_json(payload: dict[str, Any]) -> list[Any]:
-    for key in ("coords", "node_coord", "coordinates"):
-        if isinstance(payload.get(key), list):
-            return payload[key]
-    depot = payload.get("depot")
-    customers = payload.get("customers") or payload.get("orders") or []
-    if isinstance(depot, dict) and customers:
-        def xy(p: dict[str, Any]) -> list[float]:
-            return [float(p.get("x", p.get("lon", 0))), float(p.get("y", p.get("lat", 0)))]
-        return [xy(depot)] + [xy(c) for c in customers]
-    return []
+    inst = load_instance(name)
+    coords = [[float(v) for v in c] for c in inst.coords.tolist()]
+    ids = list(inst.customer_ids) or list(range(len(coords)))
+    out: dict[str, Any] = {"depot": {"x": coords[0][0], "y": coords[0][1], "name": inst.names[0] if inst.names else None},
+                           "customers": {int(ids[i]): (coords[i][0], coords[i][1]) for i in range(1, len(coords))}}
+    if inst.names:
+        out["names"] = {int(ids[i]): inst.names[i] for i in range(1, len(coords))}
+    return out
