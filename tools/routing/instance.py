@@ -544,6 +544,9 @@ def from_payload(payload: dict[str, Any], where: str = "dataset", source: str = 
     dist = np.round(km * 10).astype(np.int64)  # tenths of a km
     minutes = np.round(dist / 10 / speed * 60).astype(np.int64)
     np.fill_diagonal(minutes, 0)
+    convention = f"road distance = straight line x {detour:g}, in 0.1 km; travel minutes at {speed:g} km/h"
+    if payload.get("matrix") is not None:  # imported data: haversine or the user's own matrix wins
+        dist, minutes, convention = _payload_matrix(payload["matrix"], len(ids), err)
     veh_names = fleet.get("names")
     if veh_names is not None and (not isinstance(veh_names, list) or len(veh_names) < vehicles):
         veh_names = None
@@ -557,8 +560,30 @@ def from_payload(payload: dict[str, Any], where: str = "dataset", source: str = 
         districts=districts, district_info=list(payload.get("districts") or []), roads=list(payload.get("roads") or []),
         vehicle_names=[str(v) for v in veh_names] if veh_names else None, shift_start_min=shift_start,
         units=units, source=source, bks=payload.get("bks"),
-        convention=f"road distance = straight line x {detour:g}, in 0.1 km; travel minutes at {speed:g} km/h",
+        convention=convention,
         meta={"speed_kmh": speed, "detour_factor": detour, "city": payload.get("city"),
               "description": payload.get("description")},
     )
     return inst.validate(where)
+
+
+def _payload_matrix(matrix: Any, n1: int, err: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """``{"distance_km": [[...]], "time_min": [[...]], "source": "..."}`` (depot first, then customers in
+    list order) -> (distance in 0.1 km, whole travel minutes, convention)."""
+    if not isinstance(matrix, dict):
+        raise err("'matrix' must be an object with distance_km and time_min", key="matrix")
+    out = []
+    for key in ("distance_km", "time_min"):
+        try:
+            arr = np.asarray(matrix.get(key), dtype=float)
+        except (TypeError, ValueError):
+            raise err(f"matrix {key!r} must be a square list of numbers", key="matrix") from None
+        if arr.shape != (n1, n1) or not np.isfinite(arr).all() or (arr < 0).any():
+            raise err(f"matrix {key!r} must be {n1} x {n1} non-negative numbers (depot first); got shape {arr.shape}",
+                      key="matrix")
+        out.append(arr)
+    dist = np.round(out[0] * 10).astype(np.int64)
+    minutes = np.round(out[1]).astype(np.int64)
+    np.fill_diagonal(dist, 0)
+    np.fill_diagonal(minutes, 0)
+    return dist, minutes, str(matrix.get("source") or "distance and time matrix given with the dataset")
