@@ -149,7 +149,8 @@ def dir_size(path: Path) -> int:
 
 
 def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]], steps: int, groups: list[dict[str, Any]],
-                loss_fn: Any, warmup: int = 30, log_every: int = 50, max_seconds: float | None = None) -> dict[str, Any]:
+                loss_fn: Any, warmup: int = 30, log_every: int = 25, max_seconds: float | None = None,
+                bf16: bool = True) -> dict[str, Any]:
     """A plain AdamW loop over ``stream``; ``groups`` are param groups with a peak ``lr`` each.
 
     ``loss_fn(model, batch) -> loss``. Stops early (and says so) after ``max_seconds``.
@@ -165,7 +166,9 @@ def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]
         for g, peak in zip(opt.param_groups, peaks, strict=True):
             g["lr"] = lr_at(step, steps, peak, warmup)
         batch = next(stream)
-        loss = loss_fn(model, batch)
+        # bf16 autocast: about 1.5x faster on this machine's AVX512-BF16 CPU; master weights stay fp32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
         opt.step()

@@ -953,13 +953,13 @@ def conversation(rng: random.Random) -> dict[str, Any]:
     """One generated conversation: ``{"lang", "messages"}`` (OpenAI-style messages, system prompt omitted)."""
     lang = "en" if rng.random() < 0.5 else "zh"
     conv = _Conv(rng, lang)
-    if rng.random() < 0.6:
+    if rng.random() < 0.7:
         tool = rng.choices([t for t, _ in SINGLE], [w for _, w in SINGLE])[0]
         if tool == "none":
             _no_tool(rng, conv)
         else:
             text, args = _single_request(rng, lang, tool)
-            conv.call_turn(text, tool, args, answer=rng.random() < 0.5)
+            conv.call_turn(text, tool, args, answer=rng.random() < 0.3)
         return {"lang": lang, "messages": conv.messages}
     flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"])
     if flow in ("clarify", "clarify_shop"):
@@ -987,7 +987,7 @@ def conversation(rng: random.Random) -> dict[str, Any]:
         text, args = req_plan_routes(rng, lang)
         ds = args["dataset"]
         conv.call_turn(text, "plan_routes", args)
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(1, 2)):
             r = rng.random()
             if r < 0.3:
                 t, a = req_replan(rng, lang)

@@ -28,6 +28,7 @@ from finetune.common import HELDOUT, dir_size, param_count
 from finetune.data import answer_for, fake_result, no_tool_reply, read_jsonl
 from finetune.inference import INT8_FILE, LocalModel, load_model
 from tools.contract import validate_call
+from tools.core.cli import print_json
 from tools.core.errors import DiaoduError
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     rep["metrics"].update(model_size(model, a.model))
     if a.out:
         a.out.write_text(json.dumps(rep, ensure_ascii=False, indent=1))
-    print(json.dumps(rep["metrics"], ensure_ascii=False, indent=1))  # noqa: T201 - script output
+    print_json(rep["metrics"])
 
 
 if __name__ == "__main__":

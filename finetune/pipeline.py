@@ -29,24 +29,25 @@ log = logging.getLogger(__name__)
 class Plan:
     """Sizes, steps and time caps of one pipeline run."""
 
-    n_pretrain: int = 30000
+    n_pretrain: int = 20000
     n_sft: int = 30000
     vocab: int = 6144
     size: str = "teacher"
     student_size: str = "student"
-    pretrain_steps: int = 700
-    pretrain_seconds: float = 1800
-    sft_steps: int = 400
-    sft_seconds: float = 1200
-    student_steps: int = 400
-    student_seconds: float = 600
-    tokens_per_batch: int = 4096
+    pretrain_steps: int = 1200
+    pretrain_seconds: float = 1740
+    sft_steps: int = 300
+    sft_seconds: float = 780
+    student_steps: int = 300
+    student_seconds: float = 420
+    tokens_per_batch: int = 2048
+    max_len: int = 384
     eval_limit: int | None = None
     threads: int = 2
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
-             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024,
+             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384,
              eval_limit=4, threads=1)
 
 
@@ -61,7 +62,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     times: dict[str, float] = {}
     t_all = Timer()
     pre, sft_data = work / "pretrain.jsonl", work / "sft.jsonl"
-    common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch)]
+    common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
+              "--max-len", str(plan.max_len)]
     if "data" in phases:
         t = Timer()
         write_jsonl(generate(plan.n_pretrain, seed=1), pre)

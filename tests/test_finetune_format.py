@@ -1,0 +1,104 @@
+"""Chat format, parser and data generator of the assistant's own LLM (fast, no model needed)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from finetune.chatformat import CHAT_TEMPLATE, SYSTEM_PROMPT, format_calls, parse_assistant, render_prompt
+from finetune.data import clock_phrase, en_words, generate, seconds_phrase, zh_words
+from tools.contract import EVENTS, INCIDENT_TYPES, METHODS, OBJECTIVES, QUESTIONS, TOOL_NAMES, validate_call
+
+CONV = [
+    {"role": "user", "content": "Route X-n101-k25 with 26 trucks"},
+    {"role": "assistant", "tool_calls": [{"name": "plan_routes", "arguments": {"dataset": "X-n101-k25", "num_vehicles": 26}}]},
+    {"role": "tool", "content": json.dumps({"plan_id": "plan-1", "cost": 27591.0})},
+    {"role": "assistant", "content": "Plan plan-1: total cost 27591.0."},
+    {"role": "user", "content": "3号车抛锚了"},
+]
+
+
+def test_jinja_template_renders_like_python() -> None:
+    from jinja2 import Environment
+
+    env = Environment()
+    env.filters["tojson"] = lambda x: json.dumps(x, ensure_ascii=False)
+    text = env.from_string(CHAT_TEMPLATE).render(messages=CONV, add_generation_prompt=True)
+    assert text == render_prompt(CONV)
+    assert text.startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n")
+    assert text.endswith("<|im_start|>user\n3号车抛锚了<|im_end|>\n<|im_start|>assistant\n")
+    # OpenAI-shaped tool calls with JSON-string arguments render the same line
+    oa = [dict(m) for m in CONV]
+    oa[1] = {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+        "name": "plan_routes", "arguments": json.dumps({"dataset": "X-n101-k25", "num_vehicles": 26})}}]}
+    assert env.from_string(CHAT_TEMPLATE).render(messages=oa, add_generation_prompt=True) == text
+
+
+def test_round_trip_calls() -> None:
+    calls = [{"name": "replan", "arguments": {"event": "new_orders", "orders": [5, 7]}},
+             {"name": "explain_plan", "arguments": {"question": "summary"}}]
+    parsed = parse_assistant(format_calls(calls) + "<|im_end|>")
+    assert parsed.calls == calls and parsed.answer == "" and not parsed.malformed
+    got_calls, answer = parse_assistant("No tool needed. 你好！")
+    assert got_calls == [] and answer == "No tool needed. 你好！"
+
+
+@pytest.mark.parametrize("text", [
+    '<tool_call>{"name": "plan_routes", "arguments": {"dataset": "C101"</tool_call>',  # truncated JSON
+    '<tool_call>{"arguments": {}}</tool_call>',  # no name
+    '<tool_call>{"name": "plan_routes", "arguments": [1, 2]}</tool_call>',  # arguments not an object
+    '<tool_call></tool_call>',
+    'oops </tool_call>',
+    '<tool_call>{"name": "plan_routes", "arguments": {"dataset": "C1',  # cut off mid-generation
+])
+def test_malformed_output_gives_no_call_and_the_raw_text(text: str) -> None:
+    parsed = parse_assistant(text)
+    calls, answer = parsed
+    assert calls == [] and parsed.malformed and parsed.errors
+    assert answer == text.strip()
+
+
+def test_string_arguments_are_accepted() -> None:
+    parsed = parse_assistant('<tool_call>{"name": "schedule_jobs", "arguments": "{\\"dataset\\": \\"ft10\\"}"}</tool_call>')
+    assert parsed.calls == [{"name": "schedule_jobs", "arguments": {"dataset": "ft10"}}]
+
+
+def test_numbers_and_units() -> None:
+    assert en_words(26) == "twenty-six" and en_words(101) == "one hundred and one"
+    assert zh_words(26) == "二十六" and zh_words(2, measure=True) == "两" and zh_words(12) == "十二"
+    assert zh_words(105) == "一百零五"
+    rng = random.Random(3)
+    for _ in range(200):
+        phrase, secs = seconds_phrase(rng, "en")
+        if "minute" in phrase and phrase.split()[0].isdigit():
+            assert secs == int(phrase.split()[0]) * 60
+        text, hhmm = clock_phrase(rng, "zh")
+        assert len(hhmm) == 5 and hhmm[2] == ":"
+
+
+def test_generator_covers_the_contract_and_validates() -> None:
+    rows = generate(1500, seed=7)
+    seen: set = set()
+    langs = set()
+    for r in rows:
+        langs.add(r["lang"])
+        user = None
+        for m in r["messages"]:
+            if m["role"] == "user":
+                user = m["content"]
+            for c in m.get("tool_calls") or []:
+                validate_call(c["name"], c["arguments"])
+                seen.add(c["name"])
+                seen.update((k, v) for k, v in c["arguments"].items() if isinstance(v, str) and k != "dataset"
+                            and k not in ("query", "location", "at", "plan_id"))
+                for key in ("query", "location"):  # copied text is the user's text as typed
+                    if key in c["arguments"]:
+                        assert c["arguments"][key] in user
+    assert langs == {"en", "zh"}
+    assert set(TOOL_NAMES) <= seen
+    for key, values in (("objective", OBJECTIVES), ("event", EVENTS), ("question", QUESTIONS), ("method", METHODS),
+                        ("incident_type", INCIDENT_TYPES), ("guidance", ("gnn", "none"))):
+        assert {(key, v) for v in values} <= seen, key
+    assert generate(5, seed=1) == generate(5, seed=1)

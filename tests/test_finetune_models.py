@@ -1,0 +1,87 @@
+"""The shipped model artifacts load with the real transformers/peft code and produce tool calls;
+the tokenizer never merges digits; the smoke pipeline runs end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from finetune.chatformat import parse_assistant
+from finetune.common import ARTIFACTS
+
+needs_artifacts = pytest.mark.skipif(not (ARTIFACTS / "teacher").is_dir(), reason="shipped artifacts absent")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@needs_artifacts
+def test_tokenizer_never_merges_digits_and_has_the_chat_template() -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    for text in ["X-n101-k25 with 2026 trucks", "north-2026-11-24", "用26辆车，预算120秒", '{"orders": [101, 99]}']:
+        ids = tok.encode(text, add_special_tokens=False)
+        pieces = [tok.decode([i]) for i in ids]
+        assert all(not any(ch.isdigit() for ch in p) or p.strip().isdigit() and len(p.strip()) == 1 for p in pieces), pieces
+        assert tok.decode(ids) == text
+    for special in ("<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"):
+        assert len(tok.encode(special, add_special_tokens=False)) == 1
+    assert "<tool_call>" in (tok.chat_template or "")
+
+
+@needs_artifacts
+def test_teacher_loads_and_calls_a_tool() -> None:
+    from finetune.inference import load_model
+
+    model = load_model(ARTIFACTS / "teacher")
+    out = model.generate([{"role": "user", "content": "plan routes for X-n101-k25 with 26 trucks"}], max_new_tokens=60)
+    calls, _ = parse_assistant(out)
+    assert calls and calls[0]["name"] == "plan_routes", out
+    assert calls[0]["arguments"].get("dataset") == "X-n101-k25"
+
+
+@needs_artifacts
+def test_adapter_loads_with_peft_and_matches_the_merged_teacher() -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    cfg = json.loads((ARTIFACTS / "adapter" / "adapter_config.json").read_text())
+    assert not cfg.get("modules_to_save"), "vLLM cannot serve modules_to_save"
+    base = AutoModelForCausalLM.from_pretrained(ARTIFACTS / "base", dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, ARTIFACTS / "adapter").eval()
+    merged = AutoModelForCausalLM.from_pretrained(ARTIFACTS / "teacher", dtype=torch.float32).eval()
+    ids = torch.tensor([[1, 5, 9, 42, 7]])
+    with torch.no_grad():
+        a, b = model(input_ids=ids).logits, merged(input_ids=ids).logits
+    assert a.argmax(-1).eq(b.argmax(-1)).float().mean() > 0.8  # merged copy is stored in bf16
+
+
+@needs_artifacts
+def test_int8_student_is_small_and_runs() -> None:
+    from finetune.inference import INT8_FILE, load_model
+
+    size = (ARTIFACTS / "student-int8" / INT8_FILE).stat().st_size
+    teacher = sum(f.stat().st_size for f in (ARTIFACTS / "teacher").glob("*.safetensors"))
+    assert size * 8 <= teacher
+    model = load_model(ARTIFACTS / "student-int8")
+    out = model.generate([{"role": "user", "content": "schedule ft10 with cp-sat"}], max_new_tokens=40)
+    assert isinstance(out, str)
+
+
+def test_smoke_pipeline(tmp_path: Path) -> None:
+    """The CI pipeline: every phase at tiny sizes, into a temp folder, never the shipped artifacts."""
+    from finetune import pipeline
+
+    summary = pipeline.main(["--smoke", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")])
+    for name in ("tokenizer", "base", "adapter", "teacher", "student", "student-int8"):
+        assert (tmp_path / "out" / name / "meta.json").is_file(), name
+    res = summary["results"]
+    assert {"teacher", "student", "student-ce", "student-int8"} <= set(res)
+    assert res["student"]["params"] * 4 <= res["teacher"]["params"]
+    assert 0.0 <= res["teacher"]["all"]["right_tool"] <= 100.0
