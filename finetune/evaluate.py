@@ -157,3 +157,21 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     main()
+
+
+def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prompts: int = 24, rounds: int = 2,
+                    max_new_tokens: int = 64) -> dict[str, dict[str, float]]:
+    """Greedy tokens/s of each model on the same first-turn prompts, the models interleaved round by round
+    so that a shared, busy machine slows them alike."""
+    scenarios = read_jsonl(suite)[:n_prompts]
+    prompts = [context_messages(sc["turns"], 0, sc["lang"], seed=i) for i, sc in enumerate(scenarios)]
+    tokens = dict.fromkeys(models, 0)
+    seconds = dict.fromkeys(models, 0.0)
+    for _ in range(rounds):
+        for name, model in models.items():
+            for msgs in prompts:
+                model.generate(msgs, max_new_tokens=max_new_tokens)
+                tokens[name] += model.last_stats["new_tokens"]
+                seconds[name] += model.last_stats["seconds"]
+    return {name: {"tokens": tokens[name], "seconds": round(seconds[name], 2),
+                   "tokens_per_s": round(tokens[name] / seconds[name], 1) if seconds[name] else 0.0} for name in models}

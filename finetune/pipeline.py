@@ -42,18 +42,19 @@ class Plan:
     student_seconds: float = 420
     tokens_per_batch: int = 2048
     max_len: int = 384
+    speed_prompts: int = 24
     eval_limit: int | None = None
     threads: int = 2
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
-             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384,
+             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
 
 
 def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> dict[str, Any]:
     """Run the phases (all by default) writing artifacts into ``out`` and scratch files into ``work``."""
-    from finetune.evaluate import evaluate, model_size
+    from finetune.evaluate import evaluate, model_size, speed_benchmark
     from finetune.inference import load_model
 
     phases = phases or ["data", "tokenizer", "pretrain", "sft", "distil", "quantize", "eval"]
@@ -111,6 +112,12 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             write_meta(path, metrics=m)
             times[f"eval_{name}"] = t()
         if "teacher" in results and "student" in results:
+            t = Timer()
+            models = {name: load_model(path, threads=plan.threads) for name, path in
+                      (("teacher", out / "teacher"), ("student", out / "student"), ("student-int8", out / "student-int8"))
+                      if path.is_dir()}
+            results["speed"] = speed_benchmark(models, HELDOUT, n_prompts=plan.speed_prompts)
+            times["speed"] = t()
             results["comparison"] = compare(results)
             write_meta(out / "student", comparison=results["comparison"])
     summary = {"plan": asdict(plan), "phase_seconds": {k: round(v, 1) for k, v in times.items()},
@@ -126,12 +133,18 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
     t, s = results["teacher"], results["student"]
     q = results.get("student-int8", {})
     te = t["all"]["exact"] or 0.0
+    sp = results.get("speed", {})
+    t_speed = sp.get("teacher", {}).get("tokens_per_s") or t.get("tokens_per_s")
+    s_speed = sp.get("student", {}).get("tokens_per_s") or s.get("tokens_per_s")
     out = {"student_exact_over_teacher": round(s["all"]["exact"] / te, 3) if te else None,
-           "student_speedup": round(s["tokens_per_s"] / t["tokens_per_s"], 2) if t.get("tokens_per_s") else None,
+           "student_speedup": round(s_speed / t_speed, 2) if t_speed else None,
            "student_params_over_teacher": round(s["params"] / t["params"], 3)}
     if q.get("bytes") and t.get("bytes"):
         out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
-        out["int8_speedup"] = round(q["tokens_per_s"] / t["tokens_per_s"], 2) if t.get("tokens_per_s") else None
+        q_speed = sp.get("student-int8", {}).get("tokens_per_s") or q.get("tokens_per_s")
+        out["int8_speedup"] = round(q_speed / t_speed, 2) if t_speed else None
+        te8 = q["all"]["exact"]
+        out["int8_exact_over_teacher"] = round(te8 / te, 3) if te else None
     if "student-ce" in results:
         out["kd_minus_ce_exact"] = round(s["all"]["exact"] - results["student-ce"]["all"]["exact"], 1)
     return out
