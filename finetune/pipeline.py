@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune import distil, pretrain, quantize, sft, tokenizer
-from finetune.common import ARTIFACTS, HELDOUT, Timer, dir_size, write_meta
+from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
 from finetune.data import data_hash, generate, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             raise SystemExit("--smoke never writes into the shipped artifacts")
     else:
         out = a.out or ARTIFACTS
-    work = a.work or out / "_work"
+    # scratch data and the CE-only student go to runs/ (git-ignored), never beside the shipped artifacts
+    work = a.work or (out / "_work" if a.smoke else FINETUNE_DIR.parent / "runs" / "finetune")
     summary = run(plan, out, work, a.phases.split(",") if a.phases else None)
     if a.smoke and a.work is None:
         shutil.rmtree(work, ignore_errors=True)
