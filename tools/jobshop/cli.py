@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -46,7 +47,11 @@ def _group(name: str, shape: str) -> str:
 
 def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limit_s: float,
               workers: int = 1) -> dict[str, Any]:
-    """Gap to the best known and time per instance for each method; summary per instance group."""
+    """Gap to the best known and time per instance for each method; summary per instance group.
+
+    Times are wall seconds (``_s``) and CPU seconds of this process (``_cpu_s``); on a shared
+    machine the CPU time is the comparable figure.
+    """
     from tools.jobshop.instance import load_instance
 
     rows = []
@@ -58,6 +63,7 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
             row[f"{m}_makespan"] = int(r["makespan"])
             row[f"{m}_gap"] = gap_pct(r["makespan"], inst.bks)
             row[f"{m}_s"] = round(r["seconds"], 3)
+            row[f"{m}_cpu_s"] = round(r["cpu_seconds"], 3)
             if m == "rl":
                 row["rl_greedy_makespan"] = int(r["greedy"]["makespan"])
                 row["rl_greedy_gap"] = gap_pct(r["greedy"]["makespan"], inst.bks)
@@ -74,8 +80,10 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
         for c in cols:
             gaps = [r[f"{c}_gap"] for r in rs if r.get(f"{c}_gap") is not None]
             s[f"{c}_gap"] = round(mean(gaps), 2) if gaps else None
-            if f"{c}_s" in rs[0]:
-                s[f"{c}_s"] = round(mean(r[f"{c}_s"] for r in rs), 3)
+            for t in ("s", "cpu_s"):
+                if f"{c}_{t}" in rs[0]:
+                    s[f"{c}_{t}"] = round(mean(r[f"{c}_{t}"] for r in rs), 3)
+                    s[f"{c}_{t}_max"] = round(max(r[f"{c}_{t}"] for r in rs), 3)
         summary.append(s)
     ta = [r for r in rows if re.fullmatch(r"ta(0[1-9]|1\d|20)", r["instance"])]
     if ta:
@@ -83,8 +91,10 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
         for c in cols:
             gaps = [r[f"{c}_gap"] for r in ta if r.get(f"{c}_gap") is not None]
             s[f"{c}_gap"] = round(mean(gaps), 2) if gaps else None
-            if f"{c}_s" in ta[0]:
-                s[f"{c}_s"] = round(mean(r[f"{c}_s"] for r in ta), 3)
+            for t in ("s", "cpu_s"):
+                if f"{c}_{t}" in ta[0]:
+                    s[f"{c}_{t}"] = round(mean(r[f"{c}_{t}"] for r in ta), 3)
+                    s[f"{c}_{t}_max"] = round(max(r[f"{c}_{t}"] for r in ta), 3)
         summary.append(s)
     return {"rows": rows, "summary": summary, "methods": cols, "rollouts": rollouts, "time_limit_s": time_limit_s}
 
@@ -144,8 +154,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         check_int("rollouts", rollouts, minimum=0, maximum=1024)
         check_number("time_limit", time_limit, minimum=0.1, maximum=600)
         t0 = time.perf_counter()
+        load0 = os.getloadavg()[0]
         result = run_bench(expand_instances(instances), ms, rollouts, time_limit, workers)
         result["wall_s"] = round(time.perf_counter() - t0, 1)
+        # The machine is shared: record how busy it was, to read the wall times against.
+        result["load_avg_1min"] = {"start": round(load0, 2), "end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
         if out is not None:
             import json
 
@@ -160,5 +173,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         console.print(simple_table("Mean gap (%) and mean seconds per instance",
                                    [{"group": s["group"], "n": s["instances"],
                                      **{f"{c} gap": s.get(f"{c}_gap") for c in cols},
-                                     **{f"{c} s": s.get(f"{c}_s") for c in cols if f"{c}_s" in s}}
+                                     **{f"{c} s": s.get(f"{c}_s") for c in cols if f"{c}_s" in s},
+                                     **{f"{c} cpu s": s.get(f"{c}_cpu_s") for c in cols if f"{c}_cpu_s" in s}}
                                     for s in result["summary"]]))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GATConv
 
@@ -108,19 +109,31 @@ class JobShopPolicy(nn.Module):
             h = layer(h, je, me)
         return h.view(len(instances), -1, h.shape[-1])
 
-    def forward(self, op_emb: torch.Tensor, node: torch.Tensor, finished: torch.Tensor, feats: torch.Tensor,
-                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked logits ``[B, n]`` and values ``[B]``.
+    def project(self, op_emb: torch.Tensor) -> torch.Tensor:
+        """Pre-project flattened operation embeddings ``[N, d]`` through the decoder's first layer.
 
-        ``op_emb [N, d]`` are all operation embeddings (flattened over instances); ``node [B, n]``
-        indexes each job's next operation in it; ``finished``/``mask`` ``[B, n]``; ``feats [B, n, F]``.
+        Returns ``[N + 1, d]``; row ``N`` is the "job finished" embedding. Done once per instance,
+        so each step only adds the projection of the dynamic features (same maths, less work).
         """
-        e = op_emb[node]
-        e = torch.where(finished[..., None], self.pad.expand_as(e), e)
-        x = self.dyn(torch.cat([e, feats], dim=-1))
-        a = self.attn(x, finished)
-        x = self.norm(x + a)
+        d = self.cfg.hidden
+        w = self.dyn[0].weight[:, :d]
+        return torch.cat([op_emb @ w.T, (self.pad @ w.T)[None]], dim=0)
+
+    def forward(self, proj: torch.Tensor, node: torch.Tensor, finished: torch.Tensor, feats: torch.Tensor,
+                mask: torch.Tensor, with_value: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Masked logits ``[B, n]`` (and values ``[B]`` when ``with_value``).
+
+        ``proj`` comes from :meth:`project`; ``node [B, n]`` indexes each job's next operation in it
+        (the last row for finished jobs); ``finished``/``mask`` ``[B, n]``; ``feats [B, n, F]``.
+        """
+        d = self.cfg.hidden
+        first = self.dyn[0]
+        x = proj[node] + F.linear(feats, first.weight[:, d:], first.bias)
+        x = self.dyn[2](torch.relu(x))
+        x = self.norm(x + self.attn(x, finished))
         g = x.masked_fill(finished[..., None], 0.0).sum(1) / (~finished).sum(1, keepdim=True).clamp(min=1)
-        logits = self.actor(torch.cat([x, g[:, None].expand_as(x)], dim=-1)).squeeze(-1)
-        logits = logits.masked_fill(~mask, -1e9)
-        return logits, self.critic(g).squeeze(-1)
+        # actor(cat[x, g]) with the weight split, so g's half is computed once per row.
+        a0 = self.actor[0]
+        h = torch.relu(F.linear(x, a0.weight[:, :d]) + F.linear(g, a0.weight[:, d:], a0.bias)[:, None])
+        logits = self.actor[2](h).squeeze(-1).masked_fill(~mask, -1e9)
+        return logits, (self.critic(g).squeeze(-1) if with_value else None)

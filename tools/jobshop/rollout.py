@@ -55,7 +55,8 @@ def run_policy(policy: JobShopPolicy, env: BatchJobShop, op_emb: torch.Tensor, *
     """
     B = env.B
     n_inst, n_nodes = op_emb.shape[0], op_emb.shape[1]
-    emb = op_emb.reshape(n_inst * n_nodes, -1)
+    emb = policy.project(op_emb.reshape(n_inst * n_nodes, -1))
+    pad_row = n_inst * n_nodes
     # Row b belongs to instance b // repeats; job j's next op is node j*L + next_op there.
     base = (np.arange(B) // (B // n_inst))[:, None] * n_nodes + np.arange(env.n)[None, :] * env.L
     logp = torch.zeros(B)
@@ -70,7 +71,7 @@ def run_policy(policy: JobShopPolicy, env: BatchJobShop, op_emb: torch.Tensor, *
                 env.step(a)
                 t += 1
                 continue
-            node = torch.from_numpy(base + np.minimum(env.next_op, env.L - 1))
+            node = torch.from_numpy(np.where(env.finished, pad_row, base + np.minimum(env.next_op, env.L - 1)))
             logits, _ = policy(emb, node, torch.from_numpy(env.finished),
                                torch.from_numpy(env.job_features()), torch.from_numpy(env.mask))
             lp = torch.log_softmax(logits, dim=-1)
