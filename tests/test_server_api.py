@@ -199,6 +199,9 @@ def test_schedule_view_is_gantt_bars(client):
     ("/api/plans?limit=abc", 400, "limit must be a whole number; got 'abc'"),
     ("/api/plans?limit=0", 400, "limit must be at least 1"),
     ("/api/nothing", 404, "no such endpoint: /api/nothing"),
+    ("/api/cases?query=", 400, "search_emergency_cases.query must be a non-empty string"),
+    ("/api/cases?query=spill&k=many", 400, "k must be a whole number; got 'many'"),
+    ("/api/cases?query=spill&incident_type=alien", 400, "incident_type must be one of road_closure"),
 ])
 def test_bad_lookups_are_clear_4xx(client, path, status, words):
     resp = client.get(path)

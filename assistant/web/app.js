@@ -157,7 +157,12 @@ async function refreshViews(turn) {
   if (focusPlan) await showPlan(focusPlan, Boolean(turn.plan_id));
   if (turn.schedule_id) await showSchedule(turn.schedule_id, true);
   const caseCall = (turn.calls || []).filter((c) => c.tool === "search_emergency_cases" && c.ok).pop();
-  if (caseCall) { drawCases($("cases"), caseCall.result); selectTab("cases"); }
+  if (caseCall) { showCases(caseCall.result); selectTab("cases"); }
+}
+
+function showCases(result) {
+  state.cases = result;
+  drawCases($("cases"), result);
 }
 
 async function showPlan(planId, switchTab = false) {
@@ -256,6 +261,7 @@ function init() {
     health();
     if (state.planId) showPlan(state.planId);
     if (state.scheduleId) showSchedule(state.scheduleId);
+    if (state.cases) drawCases($("cases"), state.cases);
     loadThreads();
   };
   $("composer").onsubmit = (ev) => { ev.preventDefault(); const text = $("input").value; $("input").value = ""; send(text); };
@@ -270,7 +276,7 @@ function init() {
     ev.preventDefault();
     const q = $("case-query").value.trim();
     if (!q) return;
-    try { drawCases($("cases"), await getJSON(`/api/cases?query=${encodeURIComponent(q)}`)); }
+    try { showCases(await getJSON(`/api/cases?query=${encodeURIComponent(q)}`)); }
     catch (err) { $("cases").replaceChildren(html("p", { class: "msg error", text: `${t("error")}: ${err.message}` })); }
   };
   health();

@@ -1,7 +1,7 @@
 // Drawing without any external library or map tiles: the route map and the Gantt chart are SVG
 // built from the server's coordinates and times; case cards are plain DOM. All text goes in
 // through textContent, never innerHTML, because answers and case texts are data.
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -122,38 +122,57 @@ export function drawGantt(svg, sched) {
   el("line", { x1: sx(span), x2: sx(span), y1: top, y2: axisY - 10, stroke: "#dc2626", "stroke-dasharray": "4 3" }, svg);
 }
 
-/** Emergency case cards with protocol steps and their sources (from search_emergency_cases). */
-export function drawCases(root, result) {
-  clear(root);
-  const cases = result.cases || result.results || [];
-  const protocol = result.protocol || result.steps || result.protocol_steps || [];
-  if (result.message) html("p", { class: "muted", text: result.message }, root);
-  for (const c of cases) {
-    const card = html("div", { class: "card case" }, root);
-    html("h3", { text: c.title || c.name || c.summary || c.id || c.case_id || "case" }, card);
-    const meta = [c.id || c.case_id, c.incident_type, c.location, c.date,
-      c.score != null ? `${t("similar")} ${Number(c.score).toFixed(2)}` : null].filter(Boolean).join(" · ");
-    if (meta) html("div", { class: "meta", text: meta }, card);
-    if (c.summary && c.title) html("p", { text: c.summary }, card);
-    const steps = c.steps || c.protocol || c.actions || [];
-    if (steps.length) stepList(card, steps);
-    const src = c.source || c.node || c.source_node;
-    if (src) html("span", { class: "src", text: `${t("source")}: ${typeof src === "string" ? src : JSON.stringify(src)}` }, card);
-  }
-  if (protocol.length) {
-    const card = html("div", { class: "card protocol" }, root);
-    html("h3", { text: t("steps") }, card);
-    stepList(card, protocol);
-  }
-  if (!cases.length && !protocol.length && !result.message) html("p", { class: "muted", text: t("no_cases") }, root);
+/** Pick the Chinese field (`key_zh`) when the UI is in Chinese and it exists, else the English one. */
+function pick(obj, key) {
+  if (!obj) return undefined;
+  return (language() === "zh" && obj[`${key}_zh`]) || obj[key];
 }
 
-function stepList(parent, steps) {
-  const ol = html("ol", {}, parent);
-  for (const s of steps) {
-    const li = html("li", {}, ol);
-    li.appendChild(document.createTextNode(typeof s === "string" ? s : (s.text || s.step || s.action || s.description || JSON.stringify(s))));
-    const src = typeof s === "object" && s ? (s.source || s.source_node || s.node || s.protocol) : null;
-    if (src) html("span", { class: "src", text: typeof src === "string" ? src : JSON.stringify(src) }, li);
+/** Emergency case cards with protocol steps and their sources (the result of search_emergency_cases). */
+export function drawCases(root, result) {
+  clear(root);
+  const cases = result.cases || [];
+  const steps = result.steps || [];
+  if (result.incident_type) {
+    html("p", { class: "muted", text: `${String(result.incident_type).replace(/_/g, " ")} · ${t("cases_found", { n: cases.length })}` }, root);
   }
+  const proto = result.protocol_ref;
+  if (steps.length) {
+    const card = html("div", { class: "card protocol", "data-testid": "protocol" }, root);
+    html("h3", { text: `${t("steps")}: ${pick(proto, "title") || (proto && proto.id) || ""}` }, card);
+    if (proto) sourceChips(card, proto.node, proto.source);
+    const ol = html("ol", {}, card);
+    for (const st of steps) {
+      const li = html("li", { "data-step": st.id }, ol);
+      li.appendChild(document.createTextNode(pick(st, "text") || ""));
+      const meta = [st.role, st.time_target_min != null ? `≤ ${st.time_target_min} min` : null,
+        (st.resources || []).map((r) => pick(r, "name")).filter(Boolean).join(", ") || null].filter(Boolean).join(" · ");
+      if (meta) html("div", { class: "meta", text: meta }, li);
+      sourceChips(li, st.node, st.source);
+    }
+  }
+  for (const c of cases) {
+    const card = html("div", { class: "card case", "data-case": c.id }, root);
+    html("h3", { text: pick(c, "title") || c.id }, card);
+    const meta = [c.id, pick(c, "location"), c.date, c.score != null ? `${t("similar")} ${Number(c.score).toFixed(2)}` : null]
+      .filter(Boolean).join(" · ");
+    html("div", { class: "meta", text: meta }, card);
+    const summary = pick(c, "summary");
+    if (summary) html("p", { text: summary }, card);
+    const actions = pick(c, "actions");
+    if (Array.isArray(actions) && actions.length) {
+      const ul = html("ul", {}, card);
+      for (const a of actions) html("li", { text: a }, ul);
+    }
+    const outcome = pick(c, "outcome");
+    if (outcome) html("div", { class: "meta", text: outcome }, card);
+    sourceChips(card, c.node, c.source);
+  }
+  if (!cases.length && !steps.length) html("p", { class: "muted", text: result.message || t("no_cases") }, root);
+}
+
+function sourceChips(parent, node, source) {
+  const line = html("div", { class: "sources" }, parent);
+  if (node) html("span", { class: "src node", text: node }, line);
+  if (source) html("span", { class: "src doc", text: `${t("source")}: ${source}`, title: source }, line);
 }
