@@ -144,6 +144,9 @@ class ImportProblems(DiaoduError):
     """Every problem found in the input at once; nothing was stored."""
 
     def __init__(self, problems: list[Problem], max_listed: int = 30):
+        # file by file (in the order met), then row by row, so the list reads like the file
+        first = {src: k for k, src in reversed(list(enumerate(p.source for p in problems)))}
+        problems = sorted(problems, key=lambda p: (first[p.source], p.row or 0))
         lines = [str(p) for p in problems[:max_listed]]
         more = f"\n  ... and {len(problems) - max_listed} more" if len(problems) > max_listed else ""
         noun = "problem" if len(problems) == 1 else "problems"
@@ -188,18 +191,19 @@ def read_csv(path: Path) -> Table:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     headers: list[str] | None = None
-    rows: list[Row] = []
+    raw: list[tuple[int, list[Any]]] = []
     for lineno, cells in enumerate(reader, start=1):
         if not any(c.strip() for c in cells):
             continue
         if headers is None:
             headers = [c.strip() for c in cells]
             continue
-        values = {h: (cells[k].strip() if k < len(cells) else "") for k, h in enumerate(headers) if h}
-        rows.append(Row(lineno, values))
-        if len(rows) > MAX_ROWS:
+        raw.append((lineno, [c.strip() for c in cells]))
+        if len(raw) > MAX_ROWS:
             raise DiaoduError(f"{path.name}: more than {MAX_ROWS} rows; split the file", code="too_large")
-    return _checked(Table(path.name, [h for h in (headers or []) if h], rows))
+    headers = _name_blank_headers(headers or [], raw)
+    rows = [Row(n, {h: (cells[k] if k < len(cells) else "") for k, h in enumerate(headers) if h}) for n, cells in raw]
+    return _checked(Table(path.name, [h for h in headers if h], rows))
 
 
 def read_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
@@ -213,21 +217,22 @@ def read_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
     try:
         ws = next((wb[s] for s in wb.sheetnames if normalise(s) in {normalise(n) for n in sheet_names}), wb.worksheets[0])
         headers: list[str] | None = None
-        rows: list[Row] = []
+        raw: list[tuple[int, list[Any]]] = []
         for rowno, cells in enumerate(ws.iter_rows(values_only=True), start=1):
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             if headers is None:
                 headers = ["" if c is None else str(c).strip() for c in cells]
                 continue
-            values = {h: (cells[k] if k < len(cells) else None) for k, h in enumerate(headers) if h}
-            rows.append(Row(rowno, {h: (v.strip() if isinstance(v, str) else v) for h, v in values.items()}))
-            if len(rows) > MAX_ROWS:
+            raw.append((rowno, [c.strip() if isinstance(c, str) else c for c in cells]))
+            if len(raw) > MAX_ROWS:
                 raise DiaoduError(f"{path.name}: more than {MAX_ROWS} rows; split the file", code="too_large")
         title = ws.title
     finally:
         wb.close()
-    return _checked(Table(f"{path.name} [{title}]", [h for h in (headers or []) if h], rows))
+    headers = _name_blank_headers(headers or [], raw)
+    rows = [Row(n, {h: (cells[k] if k < len(cells) else None) for k, h in enumerate(headers) if h}) for n, cells in raw]
+    return _checked(Table(f"{path.name} [{title}]", [h for h in headers if h], rows))
 
 
 def xlsx_sheets(path: Path) -> list[str]:
@@ -285,6 +290,16 @@ def read_table(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
         return read_xlsx(path, sheet_names)
     data = load_json(path)
     return read_json_records(path, data)
+
+
+def _name_blank_headers(headers: list[str], raw_rows: list[tuple[int, list[Any]]]) -> list[str]:
+    """A blank header over a column with data (a matrix's id column) becomes ``column N``; blank empty
+    columns (trailing commas, Excel's formatted-but-empty cells) stay blank and are dropped."""
+    out = list(headers)
+    for k, h in enumerate(headers):
+        if not h and any(k < len(cells) and cells[k] not in (None, "") for _, cells in raw_rows):
+            out[k] = f"column {k + 1}"
+    return out
 
 
 def _checked(table: Table) -> Table:
