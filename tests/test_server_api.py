@@ -299,3 +299,27 @@ def test_public_turn_leaves_out_large_fields():
 def test_loopback_detection():
     assert all(is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "127.0.0.2"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.4", "example.org", "::"))
+
+
+class SlowRules(RuleTestingModel):
+    """The rules model with a pause, standing in for a long solver or model step."""
+
+    def complete(self, messages, *, purpose="act", max_new_tokens=160):
+        import time
+
+        time.sleep(0.4)
+        return super().complete(messages, purpose=purpose, max_new_tokens=max_new_tokens)
+
+
+def test_long_turns_keep_the_stream_alive(workspace, monkeypatch):
+    import assistant.server.app as server_app
+
+    monkeypatch.setattr(server_app, "KEEPALIVE_S", 0.1)
+    with TestClient(create_app(Assistant(SlowRules()))) as c:
+        body = {"messages": [{"role": "user", "content": "note slow"}], "stream": True, "conversation_id": "slow"}
+        with c.stream("POST", "/v1/chat/completions", json=body) as resp:
+            lines = [line for line in resp.iter_lines() if line]
+    assert ": keep-alive" in lines
+    assert lines[-1] == "data: [DONE]"
+    text = "".join(json.loads(x[6:])["choices"][0]["delta"].get("content") or "" for x in lines if x.startswith("data: {"))
+    assert text == "Noted: note slow"

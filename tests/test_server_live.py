@@ -124,3 +124,12 @@ def test_serve_and_load_bad_options(workspace):
     assert res.exit_code == 2 and "only targets loopback" in json.loads(res.stdout)["error"]
     res = runner.invoke(cli_app, ["bench", "load", "--conversations", "0", "--json"])
     assert res.exit_code == 2 and "conversations must be at least 1" in json.loads(res.stdout)["error"]
+
+
+def test_bench_load_command_starts_its_own_server(workspace):
+    res = runner.invoke(cli_app, ["bench", "load", "--conversations", "2", "--seconds", "2", "--json"])
+    assert res.exit_code == 0, res.stdout
+    report = json.loads(res.stdout)
+    assert report["backend"] == "rules-testing" and report["url"].startswith("http://127.0.0.1:")
+    assert report["errors"] == 0 and report["lost_messages"] == 0 and report["mixed_up"] == 0
+    assert report["ok_turns"] >= 2 and report["latency_s"]["p95"] is not None

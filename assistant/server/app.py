@@ -48,6 +48,7 @@ NO = {"n", "no", "reject", "cancel", "don't", "do not", "否", "不", "取消", 
 # Any result key whose JSON is larger than this is left out of a turn sent to clients (full
 # routes and schedules are fetched from /api/plans and /api/schedules instead).
 MAX_RESULT_FIELD = 32 * 1024
+KEEPALIVE_S = 15.0
 _STATUS = {"unknown_thread": 404, "unknown_plan": 404, "unknown_schedule": 404, "unknown_dataset": 404,
            "no_plans": 404, "no_schedules": 404, "approval_pending": 409, "no_approval": 409,
            "unauthorized": 401, "too_large": 413, "unavailable": 503}
@@ -356,7 +357,11 @@ async def _sse(assistant: Assistant, text: str, thread_id: str, decision: bool |
     threading.Thread(target=work, name=f"turn-{thread_id}", daemon=True).start()
     yield _chunk(completion_id, model, {"role": "assistant", "content": ""}, conversation_id=thread_id)
     while True:
-        event = await queue.get()
+        try:
+            event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+        except TimeoutError:  # a long solver run: an SSE comment keeps proxies from closing the stream
+            yield ": keep-alive\n\n"
+            continue
         if "delta" in event:
             yield _chunk(completion_id, model, {}, diaodu={"draft": event["delta"]})
         elif "replace" in event:
