@@ -323,3 +323,12 @@ def test_long_turns_keep_the_stream_alive(workspace, monkeypatch):
     assert lines[-1] == "data: [DONE]"
     text = "".join(json.loads(x[6:])["choices"][0]["delta"].get("content") or "" for x in lines if x.startswith("data: {"))
     assert text == "Noted: note slow"
+
+
+def test_chinese_turn_streams_intact(client):
+    chunks, _ = sse(client, "你好，记一下：三号仓库", "zh-1")
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "收到：你好，记一下：三号仓库"
+    assert client.get("/api/threads/zh-1").json()["messages"][0]["content"] == "你好，记一下：三号仓库"
+    plan = chat(client, "为 demo-small 规划配送路线", "zh-1")
+    assert plan["diaodu"]["calls"][0]["tool"] == "plan_routes" and plan["diaodu"]["plan_id"]
