@@ -50,12 +50,28 @@ def load_context(plan_id: str | None) -> PlanContext:
         raise DiaoduError(f"{payload.get('plan_id')} is not a route plan", code="wrong_plan")
     inst, payload = instance_for_plan(payload)
     state = PlanState.from_dict((payload.get("replan") or {}).get("state"))
-    routes = [list(map(int, r)) for r in payload.get("node_routes") or []]
-    routes = (routes + [[] for _ in range(inst.num_vehicles)])[:max(inst.num_vehicles, len(routes))]
+    routes = vehicle_routes(payload, inst.num_vehicles)
     net = Network(inst, state.closures)
     report, timed = simulate(inst, routes, state, net,
                              soft_windows=bool(payload.get("soft_windows")) or not state.trivial)
     return PlanContext(payload["plan_id"], payload, inst, state, routes, report, timed, net)
+
+
+def vehicle_routes(payload: dict[str, Any], num_vehicles: int) -> list[list[int]]:
+    """Node routes indexed by vehicle (0-based), one per vehicle of the fleet.
+
+    ``node_routes`` of ``plan_routes`` lists only used vehicles, so the vehicle numbers shown to the
+    user come from ``routes[*].vehicle``; a replanned payload keeps one entry per vehicle anyway.
+    """
+    shown = payload.get("routes") or []
+    if shown and all(isinstance(r, dict) and "vehicle" in r and "nodes" in r for r in shown):
+        size = max([num_vehicles] + [int(r["vehicle"]) for r in shown])
+        routes: list[list[int]] = [[] for _ in range(size)]
+        for r in shown:
+            routes[int(r["vehicle"]) - 1] = [int(x) for x in r["nodes"]]
+        return routes
+    raw = [list(map(int, r)) for r in payload.get("node_routes") or []]
+    return (raw + [[] for _ in range(num_vehicles)])[:max(num_vehicles, len(raw))]
 
 
 def to_result(inst: RoutingInstance, routes: list[list[int]], report: CheckReport, objective: str,

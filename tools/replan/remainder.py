@@ -132,7 +132,9 @@ def solve_remainder(inst: RoutingInstance, rem: Remainder, dist: np.ndarray, dur
     params = search_parameters("PARALLEL_CHEAPEST_INSERTION", max(0.05, stop.seconds - (time.perf_counter() - t0)))
     solution = None
     if warm is not None:
-        init = [[local[n] for n in warm.get(v, []) if n in local and local[n] not in anchor_set] for v in rem.vehicles]
+        # the routes are OR-Tools indices; with mid-day starts they differ from the model's node numbers
+        init = [[manager.NodeToIndex(local[n]) for n in warm.get(v, []) if n in local and local[n] not in anchor_set]
+                for v in rem.vehicles]
         assignment = routing.ReadAssignmentFromRoutes(init, True)
         if assignment is None:
             log.warning("warm start from the current routes was rejected; solving from scratch")
