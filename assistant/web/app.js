@@ -174,7 +174,7 @@ async function showPlan(planId, switchTab = false) {
     const info = $("plan-info");
     info.removeAttribute("data-i18n");
     info.textContent = t("plan_line", { plan: plan.plan_id, dataset: plan.dataset, cost: plan.cost ?? "-",
-      vehicles: plan.routes.length, late: plan.late_orders.length });
+      vehicles: plan.routes.length, late: plan.late_orders.length }) + (plan.parent ? ` · ${t("from_plan", { parent: plan.parent })}` : "");
     if (plan.committed) html("span", { class: "committed", text: ` · ✓ ${t("committed")}` }, info);
     $("approve-plan").disabled = plan.committed;
     if (switchTab) selectTab("map");

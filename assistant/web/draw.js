@@ -65,9 +65,22 @@ export function drawMap(svg, legend, plan) {
       + (route.distance != null ? ` · ${route.distance}` : "")));
     void i;
   });
-  // unserved customers in grey, so a dropped order is visible
-  for (const cst of plan.customers.filter((c) => !c.served)) {
-    el("circle", { cx: px(cst.x), cy: py(cst.y), r: r * 0.8, fill: "#9ca3af", class: "unserved" }, svg);
+  // unserved customers in grey with a cross, so a dropped order is visible
+  const unserved = plan.customers.filter((c) => !c.served);
+  for (const cst of unserved) {
+    const g = el("g", { class: "unserved", "data-order": cst.id }, svg);
+    el("circle", { cx: px(cst.x), cy: py(cst.y), r: r * 0.9, fill: "#9ca3af" }, g);
+    const d = r + 2;
+    el("path", { d: `M${px(cst.x) - d},${py(cst.y) - d}L${px(cst.x) + d},${py(cst.y) + d}M${px(cst.x) - d},${py(cst.y) + d}L${px(cst.x) + d},${py(cst.y) - d}`,
+      stroke: "#4b5563", "stroke-width": 1.6 }, g);
+    el("title", { text: `#${cst.id}${cst.name ? " " + cst.name : ""} · ${t("unserved")}` }, g);
+  }
+  // orders a replan moved to another vehicle: a dashed ring
+  const facts = plan.facts || {};
+  for (const id of facts.moved_orders || []) {
+    const p = where.get(id);
+    if (p) el("circle", { cx: px(p.x), cy: py(p.y), r: r + 3, fill: "none", stroke: "#111827", "stroke-width": 1.2,
+      "stroke-dasharray": "2 2", class: "moved", "data-order": id }, svg);
   }
   // late orders: a red ring and a "!" so they stand out whatever the route colour
   const lateG = el("g", { class: "late-orders" }, svg);
@@ -87,6 +100,9 @@ export function drawMap(svg, legend, plan) {
   const dsw = html("span", { class: "sw" }, depotItem);
   dsw.style.background = "#14213d";
   depotItem.appendChild(document.createTextNode(t("depot")));
+  if (facts.broken_vehicle) html("li", { class: "late", text: `✗ ${t("vehicle")} ${facts.broken_vehicle}: ${t("broken")}` }, legend);
+  if ((facts.moved_orders || []).length) html("li", { text: `◌ ${t("moved")}: ${facts.moved_orders.join(", ")}` }, legend);
+  if (unserved.length) html("li", { text: `✕ ${unserved.length} ${t("unserved")}: ${unserved.slice(0, 12).map((c) => c.id).join(", ")}` }, legend);
   if (late.size) html("li", { class: "late", text: `● ${late.size} ${t("late")}: ${[...late].slice(0, 12).join(", ")}${late.size > 12 ? "…" : ""}` }, legend);
 }
 

@@ -18,6 +18,7 @@ export const TEXT = {
     messages_n: "{n} messages", waiting: "waiting for approval", connected: "connected · model {model}",
     offline: "server unreachable", token_prompt: "This server needs an access token:",
     steps: "Protocol steps", similar: "similar", source: "source", cases_found: "{n} similar cases",
+    unserved: "not served", moved: "moved by the replan", broken: "broken down", from_plan: "from {parent}",
   },
   zh: {
     title: "调度员控制台", conversations: "会话", new: "新建", send: "发送",
@@ -36,6 +37,7 @@ export const TEXT = {
     messages_n: "{n} 条消息", waiting: "等待确认", connected: "已连接 · 模型 {model}",
     offline: "无法连接服务器", token_prompt: "此服务器需要访问令牌：",
     steps: "处置步骤", similar: "相似度", source: "来源", cases_found: "{n} 个相似案例",
+    unserved: "未配送", moved: "重新调度改派", broken: "故障", from_plan: "基于 {parent}",
   },
 };
 
