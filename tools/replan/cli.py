@@ -97,5 +97,5 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             print_json(report)
             return
         rows = [{"dataset": name, "mode": mode, **d[mode]} for name, d in report["datasets"].items()
-                for mode in ("warm", "scratch")]
+                for mode in ("warm", "warm_no_penalty", "scratch")]
         console.print(simple_table(f"replan benchmark ({events} events, {time_limit:g} s each)", rows))
