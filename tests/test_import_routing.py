@@ -347,3 +347,31 @@ def test_clock_and_window_parsing() -> None:
     assert as_clock("25:00") is None and as_clock("abc") is None and as_clock(830) is None
     assert parse_window("08:00 - 10:30") == (480, 630) and parse_window("8点到10点") == (480, 600)
     assert math.isclose(haversine_km(0, 0, 0, 1), 111.195, rel_tol=1e-3)
+
+
+def test_chat_plans_an_imported_dataset_named_by_the_user(tmp_path: Path) -> None:
+    """'plan north-2026-11-24 with 12 vans': the real graph, grounding and tools on imported data
+    (the model's output is scripted: this checks the wiring, not the model)."""
+    from assistant.backends import ScriptedChatModel
+    from assistant.service import Assistant
+
+    orders = write_csv(tmp_path / "o.csv", day_orders(30, seed=9))
+    import_dataset(orders, "north-2026-11-24", options=RoutingOptions(fleet=fleet_csv(tmp_path / "f.csv", count=14)))
+    call = json.dumps({"name": "plan_routes", "arguments": {"dataset": "north-2026-11-24", "num_vehicles": 12,
+                                                            "guidance": "none"}})
+    model = ScriptedChatModel([f"<tool_call>{call}</tool_call>", "Planned with 12 vans."])
+    r = Assistant(model, max_tool_seconds=1).ask("plan north-2026-11-24 with 12 vans")
+    assert [c["tool"] for c in r["calls"]] == ["plan_routes"] and r["calls"][0]["ok"], r["calls"]
+    assert r["calls"][0]["args"]["dataset"] == "north-2026-11-24" and r["calls"][0]["args"]["num_vehicles"] == 12
+    assert Store().load_plan("latest")["dataset"] == "north-2026-11-24"
+
+
+def test_shipped_example_files_import_cleanly() -> None:
+    ex = Path(__file__).resolve().parents[1] / "tools" / "importing" / "examples"
+    res = import_dataset(ex / "orders.csv", "north-2026-11-24", options=RoutingOptions(fleet=ex / "fleet.csv"))
+    assert (res["orders"], res["coordinates"], res["vehicles"]) == (40, "latlon", 8)
+    res = import_dataset(ex / "orders_zh.csv", "城南-1124", options=RoutingOptions(fleet=ex / "fleet_zh.csv"))
+    assert (res["orders"], res["kind"], res["capacity"]) == (20, "vrptw", 500)
+    res = import_dataset(ex / "jobs.csv", "shift-b", kind="jobshop", shift=(480, 1080))
+    assert (res["jobs"], res["machines"]) == (6, 4)
+    assert {d["name"] for d in Store().list_datasets()} == {"north-2026-11-24", "城南-1124", "shift-b"}
