@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from tools.core.cli import JSON_OPTION, console, guarded, print_json, simple_table
 from tools.core.errors import DiaoduError, check_number
@@ -76,12 +77,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if as_json:
             print_json(result)
             return
-        rows = [{"field": f, "column": c} for f, c in result.get("columns", {}).items()]
+        rows = [{"field": f, "column": escape(c)} for f, c in result.get("columns", {}).items()]
         if rows:
             console.print(simple_table(f"Columns of {file.name}", rows, ["field", "column"]))
         for w in result.get("warnings", []):
-            console.print(f"[yellow]note:[/] {w}", highlight=False)
-        console.print(result["message"], highlight=False)
+            console.print(f"[yellow]note:[/] {escape(w)}", highlight=False)
+        console.print(escape(result["message"]), highlight=False)
 
     @app.command("export")
     @guarded
@@ -98,4 +99,4 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if as_json:
             print_json(result)
             return
-        console.print(result["message"], highlight=False)
+        console.print(escape(result["message"]), highlight=False)

@@ -232,7 +232,7 @@ def read_xlsx(path: Path, sheet_names: tuple[str, ...] = ()) -> Table:
         wb.close()
     headers = _name_blank_headers(headers or [], raw)
     rows = [Row(n, {h: (cells[k] if k < len(cells) else None) for k, h in enumerate(headers) if h}) for n, cells in raw]
-    return _checked(Table(f"{path.name} [{title}]", [h for h in headers if h], rows))
+    return _checked(Table(f"{path.name} (sheet {title})", [h for h in headers if h], rows))
 
 
 def xlsx_sheets(path: Path) -> list[str]:
@@ -251,7 +251,7 @@ def xlsx_sheets(path: Path) -> list[str]:
 
 def read_json_records(path: Path, records: Any, key: str = "") -> Table:
     """A JSON list of flat objects as a :class:`Table` (record numbers from 1)."""
-    src = f"{path.name}{f' [{key}]' if key else ''}"
+    src = f"{path.name}{f' ({key})' if key else ''}"
     if not isinstance(records, list):
         raise ImportProblems([Problem(f"expected a list of records; got {type(records).__name__}", src)])
     headers: list[str] = []
