@@ -169,6 +169,7 @@ def test_guided_solve_of_a_n32_k5_stays_feasible():
 
     if not available():
         pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
     from tools.routing.instance import load_instance
     from tools.routing.ortools_adapter import solve
     from tools.routing.stop import MaxRuntime
@@ -176,10 +177,16 @@ def test_guided_solve_of_a_n32_k5_stays_feasible():
     inst = load_instance("A-n32-k5")
     guidance = default_provider().prepare(inst, 3.0)
     assert guidance.source == "gnn" and guidance.prepare_seconds > 0
-    assert guidance.candidate_successors is not None and len(guidance.candidate_successors) == inst.num_nodes
+    assert guidance.initial_routes is not None and guidance.arc_penalty is not None
     res = solve(inst, MaxRuntime(3.0), guidance=guidance)
     assert res.feasible and res.routes
     assert res.cost <= 784 * 1.10  # optimum 784; guided search must stay close
+    # every field at once, the pruned arc set included, stays feasible too
+    every = GnnGuidance(GnnSettings(sparsify=True, params=True)).prepare(inst, 3.0)
+    assert every.candidate_successors is not None and len(every.candidate_successors) == inst.num_nodes
+    assert all(0 in succ for succ in every.candidate_successors[1:])
+    res = solve(inst, MaxRuntime(3.0), guidance=every)
+    assert res.feasible and res.routes
 
 
 def test_guidance_on_generated_vrptw_is_feasible():

@@ -1,8 +1,8 @@
 """Side-by-side ablation of the GNN guidance: ``python -m tools.routing.gnn.ablation``.
 
 One run solves every instance with plain OR-Tools (``none``), each guidance field alone
-(``sparsify``, ``warm``, ``shaping``, ``params``), all of them (``gnn``) and PyVRP as a
-reference, all at the same budget (CPU clock by default, so the figures do not depend on
+(``sparsify``, ``warm``, ``shaping``, ``params``), the shipped combination (``gnn``: warm start
+and shaping), every field at once (``all``) and PyVRP as a reference, all at the same budget (CPU clock by default, so the figures do not depend on
 how busy the shared machine is; ``--clock wall`` for wall time). GNN preparation (weight load, scoring, building
 the guidance) is charged inside that budget: the adapter gets ``budget - prepare_seconds``.
 
@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 ANCHORS_CVRP = ("A-n80-k10", "X-n101-k25", "X-n148-k46", "X-n200-k36", "X-n303-k21", "X-n502-k39")
 ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
-CONFIGS = ("none", "sparsify", "warm", "shaping", "params", "gnn", "pyvrp")
+CONFIGS = ("none", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
+DEFAULT_CONFIGS = ("none", "sparsify", "warm", "shaping", "gnn", "all", "pyvrp")
 
 
 def provider_for(config: str, weights: Path | None = None, **knobs: Any):
@@ -41,8 +42,11 @@ def provider_for(config: str, weights: Path | None = None, **knobs: Any):
     weights = weights or WEIGHTS_PATH
     if config == "none":
         return None
-    if config == "gnn":
+    if config == "gnn":  # the shipped default combination
         return GnnGuidance(GnnSettings(**knobs), weights)
+    if config == "all":  # every field at once
+        return GnnGuidance(GnnSettings(**{**knobs, "sparsify": True, "warm_start": True, "shaping": True,
+                                          "params": True}), weights)
     only = {"sparsify": "sparsify", "warm": "warm_start", "shaping": "shaping", "params": "params"}
     if config not in only:
         raise DiaoduError(f"unknown ablation config {config!r}; choose from {', '.join(CONFIGS)}")
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="budget clock: this process's CPU time (steady on a shared machine) or wall time")
-    p.add_argument("--configs", default=",".join(CONFIGS))
+    p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"any of {', '.join(CONFIGS)}")
     p.add_argument("--groups", default="cvrp,vrptw,fresh", help="any of cvrp, vrptw, fresh")
     p.add_argument("--fresh", type=int, default=20, help="freshly generated instances (never used in training)")
     p.add_argument("--fresh-seed", type=int, default=2026)
