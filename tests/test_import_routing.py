@@ -22,7 +22,7 @@ from tools.core.errors import DiaoduError
 from tools.core.store import Store
 from tools.importing import RoutingOptions, export_plan, import_dataset, plan_stop_lists
 from tools.importing.routing_import import haversine_km
-from tools.importing.tables import ImportProblems, as_clock, parse_window
+from tools.importing.tables import ImportProblems, as_clock, as_number, parse_window
 from tools.routing.instance import load_instance
 from tools.routing.plan_tool import plan_routes
 
@@ -347,6 +347,21 @@ def test_clock_and_window_parsing() -> None:
     assert as_clock("25:00") is None and as_clock("abc") is None and as_clock(830) is None
     assert parse_window("08:00 - 10:30") == (480, 630) and parse_window("8点到10点") == (480, 600)
     assert math.isclose(haversine_km(0, 0, 0, 1), 111.195, rel_tol=1e-3)
+    assert [as_number(x) for x in ("1,200", "12,5", "1.234,5", "3.5", " 7 ", "1,2,3", "abc", True)] == \
+        [1200.0, 12.5, 1234.5, 3.5, 7.0, None, None, None]
+
+
+def test_swapped_lat_lon_and_unreachable_windows_are_explained(tmp_path: Path) -> None:
+    headers = ["id", "lat", "lon", "demand", "ready", "due", "type"]
+    path = write_csv(tmp_path / "swap.csv", [["0", 30.59, 114.30, "", "07:00", "19:00", "depot"],
+                                             ["1", 114.31, 30.60, 5, "08:00", "09:00", ""]], headers)
+    with pytest.raises(ImportProblems, match="are the lat and lon columns swapped"):
+        import_dataset(path, "swap", options=RoutingOptions(vehicles=1, capacity=10))
+    # 0.3 degrees north (~43 km by road) cannot be reached by 07:30 at 30 km/h: imported, with a warning
+    write_csv(path, [["0", 30.59, 114.30, "", "07:00", "19:00", "depot"], ["1", 30.89, 114.30, 5, "07:00", "07:30", ""],
+                     ["2", 30.60, 114.31, 5, "08:00", "12:00", ""]], headers)
+    res = import_dataset(path, "far", options=RoutingOptions(vehicles=1, capacity=10))
+    assert any("1 order cannot be reached before their window closes" in w for w in res["warnings"])
 
 
 def test_chat_plans_an_imported_dataset_named_by_the_user(tmp_path: Path) -> None:

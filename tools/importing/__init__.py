@@ -83,6 +83,7 @@ def import_dataset(path: str | Path, name: str, kind: str = "routing", *, replac
 
         inst = from_payload(payload, where=f"import of {path.name}", source="imported")  # the planner's own check
         report["convention"] = inst.convention
+        report["warnings"] += _reach_warnings(inst, payload)
     else:
         payload, report = import_jobshop(path, name, mapping, shift_start=shift[0] if shift else None)
         store_kind = "jssp"
@@ -92,3 +93,17 @@ def import_dataset(path: str | Path, name: str, kind: str = "routing", *, replac
     nxt = f"diaodu plan {name}" if kind == "routing" else f"diaodu schedule {name}"
     return {"dataset": name, "kind": store_kind, "replaced": replace, "file": str(path), **report,
             "message": f"Imported {noun} from {path.name} as {name!r} ({store_kind}). Next: {nxt}"}
+
+
+def _reach_warnings(inst: Any, payload: dict[str, Any]) -> list[str]:
+    """Orders no vehicle can reach before their window closes, even leaving at the shift start
+    (the plan would be late there: worth knowing before planning, not a reason to refuse the file)."""
+    if inst.due is None:
+        return []
+    late = [i for i in range(1, inst.num_nodes) if int(inst.duration[0, i]) > int(inst.due[i])]
+    if not late:
+        return []
+    refs = [str(payload["customers"][i - 1].get("ref", inst.customer_ids[i])) for i in late[:8]]
+    noun = "order cannot" if len(late) == 1 else "orders cannot"
+    return [f"{len(late)} {noun} be reached before their window closes even leaving at the shift start "
+            f"({', '.join(refs)}{' ...' if len(late) > 8 else ''}); plan with objective lateness or widen the windows"]

@@ -274,7 +274,9 @@ def _parse_orders(orders: Table, cols: Columns, coord: str, opts: RoutingOptions
                         vals.append(v * cols.factors.get(f, 1.0))
                 if len(vals) == 2:
                     if coord == "latlon" and not (-90 <= vals[0] <= 90 and -180 <= vals[1] <= 180):
-                        bad(f"lat {vals[0]:g}, lon {vals[1]:g} is not on Earth (lat -90..90, lon -180..180)", "lat")
+                        swapped = abs(vals[1]) <= 90 < abs(vals[0]) <= 180
+                        bad(f"lat {vals[0]:g}, lon {vals[1]:g} is not on Earth (lat -90..90, lon -180..180)"
+                            + ("; are the lat and lon columns swapped?" if swapped else ""), "lat")
                     else:
                         xy = (vals[0], vals[1])
         demand = 0.0

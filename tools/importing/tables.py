@@ -418,7 +418,16 @@ def as_number(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value) if value == value else None
-    text = str(value).strip().replace(",", "").replace("，", "")
+    text = str(value).strip().replace("，", ",").replace(" ", "").replace("\u00a0", "")
+    if "," in text:
+        if "." in text and text.rfind(",") > text.rfind("."):  # 1.234,5 (European)
+            text = text.replace(".", "").replace(",", ".")
+        elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", text):  # 1,200 or 1,234,567.5
+            text = text.replace(",", "")
+        elif re.fullmatch(r"[+-]?\d+,\d+", text):  # 12,5 (decimal comma)
+            text = text.replace(",", ".")
+        else:
+            return None
     try:
         return float(text)
     except ValueError:
