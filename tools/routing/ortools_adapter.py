@@ -43,6 +43,9 @@ LSM = routing_enums_pb2.LocalSearchMetaheuristic
 # as this much extra distance, so lateness is minimised first and distance breaks ties.
 LATENESS_WEIGHT = 100
 BALANCE_SPAN_COEFFICIENT = 100
+# CVRP first-solution portfolio: each strategy gets this share of the budget, the best continues.
+PORTFOLIO = ("LOCAL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC")
+PORTFOLIO_FRACTION = 0.1
 
 ProgressFn = Callable[[float, float], None]
 
@@ -114,14 +117,33 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
             raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
         shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
         phase1_end = stop.now() + penalty_fraction * max(deadline - stop.now(), 0.0)
-        found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
-                           phase1_end, None, cost_matrix=shaped)
+        found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
+                              phase1_end, None, cost_matrix=shaped)
         config["phase1_strategy"] = used
         if found is not None:
             start_routes = found
 
-    found, used = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
-                       report)
+    # Portfolio (CVRP, no warm start, no forced strategy): which first solution leads guided local
+    # search to the best basin differs per instance (measured on the anchors: savings is best on
+    # X-n148/X-n200, local cheapest insertion on A-n80/X-n101/X-n303, cheapest arc on X-n502), so
+    # each gets a short GLS run and the best one continues with the rest of the budget.
+    portfolio = overrides.pop("portfolio", None)
+    portfolio_fraction = float(overrides.pop("portfolio_fraction", PORTFOLIO_FRACTION))
+    if portfolio is None and start_routes is None and "first_solution_strategy" not in (guidance.search or {}):
+        portfolio = PORTFOLIO if not instance.has_time_windows else None
+    if portfolio and start_routes is None:
+        share = portfolio_fraction * max(deadline - stop.now(), 0.0)
+        best: tuple[float, list[list[int]], str] | None = None
+        for strategy in portfolio:
+            found, used, value = _run(instance, objective, soft, [strategy], overrides, guidance, None, stop,
+                                      min(stop.now() + share, deadline), report)
+            if found is not None and (best is None or value < best[0]):
+                best = (value, found, strategy)
+        config["portfolio"] = list(portfolio)
+        if best is not None:
+            start_routes, strategies = best[1], [best[2]]
+    found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
+                          report)
     config["first_solution_strategy"] = used
     config["search_overrides"] = overrides
     routes = found
@@ -146,14 +168,14 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
 def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list[str], overrides: dict[str, Any],
          guidance: Guidance, start_routes: list[list[int]] | None, stop: MaxRuntime, deadline: float,
          report: Callable[[float], None] | None, cost_matrix: np.ndarray | None = None,
-         ) -> tuple[list[list[int]] | None, str | None]:
+         ) -> tuple[list[list[int]] | None, str | None, float]:
     """Build a model per strategy until one finds a solution before ``deadline``; return node routes."""
     candidates = guidance.candidate_successors
     for k, strategy in enumerate(strategies):
         for attempt_candidates in ([candidates, None] if candidates is not None else [None]):
             remaining = deadline - stop.now()
             if remaining <= 0.05 and (k > 0 or attempt_candidates is not candidates):
-                return None, None
+                return None, None, float("inf")
             model = build_model(instance, objective, soft, cost_matrix=cost_matrix, candidates=attempt_candidates)
             routing = model.routing
             _watch(routing, instance, stop, deadline, report)
@@ -170,11 +192,11 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
             if solution is None:
                 solution = routing.SolveWithParameters(params)
             if solution is not None:
-                return extract_routes(model, solution), strategy
+                return extract_routes(model, solution), strategy, float(solution.ObjectiveValue())
             # the pruned arc set may be what blocks a first solution: the next attempt uses all arcs
             log.info("OR-Tools %s found no solution for %s (status %s, candidates %s)", strategy, instance.name,
                      routing.status(), attempt_candidates is not None)
-    return None, None
+    return None, None, float("inf")
 
 
 def _watch(routing: pywrapcp.RoutingModel, instance: RoutingInstance, stop: MaxRuntime, deadline: float,
