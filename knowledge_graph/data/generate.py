@@ -32,7 +32,7 @@ CALLERS = [("Reported by a passing truck driver.", "过往货车司机报警。"
            ("Called in by a highway patrol.", "高速巡逻队上报。"),
            ("Reported through the 110/122 hotline by a member of the public.", "市民拨打110/122报警。"),
            ("Raised by the fleet's telematics alarm.", "车队车载监控报警。")]
-WEATHER = [("dry", "天气晴"), ("light rain", "小雨"), ("overcast", "阴天"), ("windy", "有风"), ("hot and humid", "闷热")]
+WEATHER = [("dry", "晴"), ("light rain", "小雨"), ("overcast", "阴天"), ("windy", "有风"), ("hot and humid", "闷热")]
 TEMP = {"vaccine_excursion": (11, 19), "road_icing": (-4, -1), "heat_wave": (37, 41), "cold_store_compressor": (-9, -3),
         "multi_drop_doors": (7, 12)}
 
