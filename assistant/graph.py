@@ -137,7 +137,9 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
                       for p in state.get("pending", [])]
         messages.append({"role": "assistant", "content": "\n".join(call_lines)})
         failed = False
+        writer = get_stream_writer()
         for p in state.get("pending", []):
+            writer({"tool_start": p["tool"], "args": p["args"]})
             outcome = run_tool(p["tool"], p["args"], max_tool_seconds=max_tool_seconds)
             rec = outcome.to_dict() | {"seconds": round(outcome.seconds, 3)}
             turn.setdefault("calls", []).append(rec)

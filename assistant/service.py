@@ -146,10 +146,15 @@ class Assistant:
 
     def threads(self) -> list[str]:
         """Every thread id the checkpointer knows, newest first."""
+        conn = getattr(self.checkpointer, "conn", None)
+        if isinstance(conn, sqlite3.Connection):  # one indexed query instead of reading every checkpoint
+            with self.checkpointer.lock:
+                rows = conn.execute("SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints "
+                                    "GROUP BY thread_id ORDER BY last DESC").fetchall()
+            return [str(r[0]) for r in rows]
         seen: dict[str, None] = {}
         for cp in self.checkpointer.list(None):
-            tid = cp.config["configurable"]["thread_id"]
-            seen.setdefault(tid, None)
+            seen.setdefault(cp.config["configurable"]["thread_id"], None)
         return list(seen)
 
     @staticmethod

@@ -366,6 +366,8 @@ async def _sse(assistant: Assistant, text: str, thread_id: str, decision: bool |
             yield _chunk(completion_id, model, {}, diaodu={"draft": event["delta"]})
         elif "replace" in event:
             yield _chunk(completion_id, model, {}, diaodu={"draft_rejected": True})
+        elif "tool_start" in event:  # lets a client say "running plan_routes..." during solver time
+            yield _chunk(completion_id, model, {}, diaodu={"tool_start": event["tool_start"]})
         elif "error" in event:
             err = event["error"]
             yield "data: " + json.dumps({"error": {"message": err.get("error"), "code": err.get("code")}},
