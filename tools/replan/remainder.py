@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from tools.routing.instance import RoutingInstance
-from tools.routing.ortools_adapter import LATENESS_WEIGHT, _Model, extract_routes, search_parameters
+from tools.routing.ortools_adapter import LATENESS_WEIGHT, extract_routes, search_parameters
 from tools.routing.stop import MaxRuntime
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ def solve_remainder(inst: RoutingInstance, rem: Remainder, dist: np.ndarray, dur
     seconds = time.perf_counter() - t0
     if solution is None:
         return RemainderSolution({}, [], seconds, seconds, False)
-    raw = extract_routes(_Model(manager, routing, []), solution)
+    # extract_routes reads only .manager and .routing of the adapter's model handle
+    raw = extract_routes(SimpleNamespace(manager=manager, routing=routing), solution)  # type: ignore[arg-type]
     routes = {v: [sub[k] for k in r] for v, r in zip(rem.vehicles, raw, strict=True)}
     placed = {n for r in routes.values() for n in r}
     dropped = [n for n in rem.open_nodes if n not in placed]
