@@ -173,5 +173,29 @@ def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prom
                 model.generate(msgs, max_new_tokens=max_new_tokens)
                 tokens[name] += model.last_stats["new_tokens"]
                 seconds[name] += model.last_stats["seconds"]
+    prefill = dict.fromkeys(models, 0.0)
+    for _ in range(rounds):
+        for name, model in models.items():
+            prefill[name] += _prefill_seconds(model, prompts)
+    n_prefill = rounds * sum(len(m.tokenizer(m.prompt(p), add_special_tokens=False)["input_ids"])
+                             for m in list(models.values())[:1] for p in prompts)
     return {name: {"tokens": tokens[name], "seconds": round(seconds[name], 2),
-                   "tokens_per_s": round(tokens[name] / seconds[name], 1) if seconds[name] else 0.0} for name in models}
+                   "tokens_per_s": round(tokens[name] / seconds[name], 1) if seconds[name] else 0.0,
+                   "prefill_tokens_per_s": round(n_prefill / prefill[name], 1) if prefill[name] else 0.0}
+            for name in models}
+
+
+def _prefill_seconds(model: LocalModel, prompts: list[list[dict[str, Any]]]) -> float:
+    """Seconds for one batched forward pass over all prompts (compute-bound, unlike 1-token decoding)."""
+    import time
+
+    import torch
+
+    texts = [model.prompt(p) for p in prompts]
+    tok = model.tokenizer
+    tok.padding_side = "right"
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        model.model(**enc)
+    return time.perf_counter() - t0

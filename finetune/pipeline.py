@@ -141,6 +141,11 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
     out = {"student_exact_over_teacher": round(s["all"]["exact"] / te, 3) if te else None,
            "student_speedup": round(s_speed / t_speed, 2) if t_speed else None,
            "student_params_over_teacher": round(s["params"] / t["params"], 3)}
+    tp = sp.get("teacher", {}).get("prefill_tokens_per_s")
+    if tp:
+        out["student_prefill_speedup"] = round(sp["student"]["prefill_tokens_per_s"] / tp, 2)
+        if "student-int8" in sp:
+            out["int8_prefill_speedup"] = round(sp["student-int8"]["prefill_tokens_per_s"] / tp, 2)
     if q.get("bytes") and t.get("bytes"):
         out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
         q_speed = sp.get("student-int8", {}).get("tokens_per_s") or q.get("tokens_per_s")
