@@ -43,6 +43,7 @@ _QUESTIONS = {
     "orders": ("Which orders (their numbers)?", "是哪些订单（订单号）？"),
     "order": ("Which order do you mean (its number)?", "您指的是哪个订单（订单号）？"),
     "num_vehicles": ("With how many vehicles?", "用多少辆车？"),
+    "road": ("Which road is closed?", "是哪条路封闭了？"),
     "plan": ("There is no plan yet. Which dataset should I plan first?", "目前还没有方案。先为哪个数据集做路线规划？"),
 }
 
@@ -146,6 +147,13 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
     if "location" in out and out["location"].lower() not in user_text.lower():
         changes.append(f"dropped location={out['location']!r} (not in the user's words)")
         del out["location"]
+    if tool == "replan" and out.get("event") == "road_closure":
+        road = _road_named(out.get("road"), user_text, out.get("plan_id", "latest"))
+        if road is None:
+            return Grounded(out, changes, ask("road", user_text))
+        if road != out.get("road"):
+            changes.append(f"road {out.get('road')!r} -> {road!r} (named by the user)")
+        out["road"] = road
     if tool == "search_emergency_cases" and not out.get("query", "").strip():
         out["query"] = user_text
 
@@ -157,6 +165,25 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
     if changes:
         log.info("grounding %s: %s", tool, "; ".join(changes))
     return Grounded(out, changes)
+
+
+def _road_named(proposed: str | None, user_text: str, plan_id: str) -> str | None:
+    """The road of the plan's dataset that the user named (English or Chinese), if any."""
+    from tools.routing.plan_tool import instance_for_plan  # local: grounding stays light without routing
+
+    try:
+        roads = instance_for_plan(plan_id)[0].roads or []
+    except DiaoduError:
+        return None
+    text = user_text.lower()
+    for r in roads:
+        names = [str(r.get("name", "")), str(r.get("name_zh", "")), str(r.get("id", ""))]
+        short = [n.lower().removesuffix(" road").removesuffix("路") for n in names if n]
+        if any(n and n.lower() in text for n in names) or any(len(s) >= 3 and s in text for s in short):
+            return str(r.get("name"))
+    if proposed and proposed.lower() in text:
+        return proposed
+    return None
 
 
 def _kind_ok(name: str, kinds: tuple[str, ...]) -> bool:

@@ -46,6 +46,8 @@ TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
             "orders": {"type": "array", "items": _INT},
             "minutes": _INT,
             "at": {"type": "string", "pattern": "^[0-2]?[0-9]:[0-5][0-9]$"},
+            # optional extra (the contract allows them): which road a road_closure closes
+            "road": _STR,
         },
         "required": ["event"],
     },
