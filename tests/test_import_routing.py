@@ -227,6 +227,7 @@ def test_map_override_units_and_mixed_fleet(tmp_path: Path) -> None:
                          options=RoutingOptions(fleet=fleet))
     assert res["kind"] == "cvrp" and res["capacity"] == 600 and res["vehicles"] == 3
     assert any("mixed fleet" in w for w in res["warnings"])
+    assert res["conversions"] == {"demand": "Gewicht (t) x 1000 -> kg", "service": "Stopzeit (h) x 60 -> min"}
     payload = Store().load_dataset("de")
     assert [c["id"] for c in payload["customers"]] == [7, 9]  # numeric ids are kept
     assert [c["demand"] for c in payload["customers"]] == [250, 500]  # tonnes -> kg

@@ -80,6 +80,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         rows = [{"field": f, "column": escape(c)} for f, c in result.get("columns", {}).items()]
         if rows:
             console.print(simple_table(f"Columns of {file.name}", rows, ["field", "column"]))
+        for conv in result.get("conversions", {}).values():
+            console.print(f"unit: {escape(conv)}", highlight=False)
         for w in result.get("warnings", []):
             console.print(f"[yellow]note:[/] {escape(w)}", highlight=False)
         console.print(escape(result["message"]), highlight=False)

@@ -159,7 +159,9 @@ def import_jobshop(path: Path, name: str, mapping: dict[str, str] | None = None,
     _validate(payload, table)
     report = {"kind": "jssp", "jobs": len(jobs), "machines": len(machines),
               "operations": sum(len(j["operations"]) for j in payload["jobs"]), "due_dates": bool(has_due),
-              "columns": cols.found, "ignored_columns": cols.ignored, "warnings": warnings}
+              "columns": cols.found, "ignored_columns": cols.ignored, "units": {"time": "min"},
+              "conversions": {f: f"{cols.found[f]} x {k:g} -> min" for f, k in cols.factors.items() if k != 1.0},
+              "warnings": warnings}
     return payload, report
 
 

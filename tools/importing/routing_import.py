@@ -209,7 +209,8 @@ def import_routing(path: Path, name: str, opts: RoutingOptions) -> tuple[dict[st
               "total_demand": sum(c["demand"] for c in customers), "coordinates": coord,
               "distances": _distance_words(coord, road, opts, matrix is not None),
               "shift": payload["shift"], "columns": cols.found, "ignored_columns": cols.ignored,
-              "warnings": warnings}
+              "units": {"demand": "kg", "capacity": "kg", "time": "min", "distance": "km"},
+              "conversions": _conversions(cols), "warnings": warnings}
     if report["total_demand"] > vehicles * capacity:
         warnings.append(f"total demand {report['total_demand']} kg is more than the fleet carries in one trip "
                         f"({vehicles} x {capacity} kg); plan with more vehicles")
@@ -606,6 +607,12 @@ def _distance_words(coord: str, road: float, opts: RoutingOptions, matrix: bool)
     if coord == "latlon":
         return f"haversine x road factor {max(road, 1.0):g}, {opts.speed_kmh:g} km/h"
     return f"straight line (km) x road factor {max(road, 1.0):g}, {opts.speed_kmh:g} km/h"
+
+
+def _conversions(cols: Columns) -> dict[str, str]:
+    """``{"demand": "Weight (t) x 1000 -> kg"}`` for every header unit that was converted."""
+    stated = {"demand": "kg", "service": "min", "x": "km", "y": "km"}
+    return {f: f"{cols.found[f]} x {k:g} -> {stated.get(f, '')}" for f, k in cols.factors.items() if k != 1.0}
 
 
 def _positive_int(ref: str) -> int | None:
