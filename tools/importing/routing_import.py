@@ -129,7 +129,7 @@ def import_routing(path: Path, name: str, opts: RoutingOptions) -> tuple[dict[st
             fleet_table = read_table(path, FLEET_SHEETS)
             warnings.append(f"fleet read from sheet {sheets[0]!r} of {path.name}")
 
-    cols = match_columns(orders, ORDER_FIELDS, opts.mapping, problems, ORDER_UNITS)
+    cols = match_columns(orders, ORDER_FIELDS, opts.mapping, problems, ORDER_UNITS, strict=False)
     warnings += ignored_hints(cols, ORDER_FIELDS)
     _check_mapping(opts.mapping, [orders, *([fleet_table] if fleet_table else [])], problems)
     coord = _coordinate_system(orders, cols, opts, problems)
@@ -391,7 +391,7 @@ def _parse_fleet(table: Table | None, opts: RoutingOptions, problems: list[Probl
         n = opts.vehicles
         return n, [float(opts.capacity)] * n, [f"Vehicle {k:02d}" for k in range(1, n + 1)]
     before = len(problems)
-    cols = match_columns(table, FLEET_FIELDS, opts.mapping, problems, FLEET_UNITS)
+    cols = match_columns(table, FLEET_FIELDS, opts.mapping, problems, FLEET_UNITS, strict=False)
     warnings += ignored_hints(cols, FLEET_FIELDS)
     if "capacity" not in cols.found:
         problems.append(Problem(f"no capacity column; {column_hint(table, FLEET_FIELDS, 'capacity')}", table.source))
@@ -441,7 +441,10 @@ def _check_mapping(mapping: dict[str, str], tables: list[Table], problems: list[
     from tools.importing.tables import normalise
 
     headers = {normalise(h) for t in tables for h in t.headers}
-    for col in mapping:
+    for col, fld in mapping.items():
+        if fld not in ORDER_FIELDS and fld not in FLEET_FIELDS:
+            problems.append(Problem(f"--map {col}={fld}: unknown field {fld!r}; order fields are "
+                                    f"{', '.join(ORDER_FIELDS)}; fleet fields are {', '.join(FLEET_FIELDS)}"))
         if normalise(col) not in headers:
             cols = ", ".join(h for t in tables for h in t.headers[:12])
             problems.append(Problem(f"--map {col}=...: there is no column {col!r}; columns are {cols}"))

@@ -346,8 +346,12 @@ class Columns:
 
 
 def match_columns(table: Table, fields: dict[str, tuple[str, ...]], mapping: dict[str, str],
-                  problems: list[Problem], unit_kinds: dict[str, dict[str, float]] | None = None) -> Columns:
-    """Match ``table``'s headers to ``fields`` (mapping first, then synonyms); problems are appended."""
+                  problems: list[Problem], unit_kinds: dict[str, dict[str, float]] | None = None,
+                  strict: bool = True) -> Columns:
+    """Match ``table``'s headers to ``fields`` (mapping first, then synonyms); problems are appended.
+
+    ``strict``: a mapping to a field this table does not have is a problem (else the caller checks
+    mappings across its tables, e.g. orders and fleet)."""
     found: dict[str, str] = {}
     taken: set[str] = set()
     by_norm = {normalise(h): h for h in table.headers}
@@ -356,6 +360,8 @@ def match_columns(table: Table, fields: dict[str, tuple[str, ...]], mapping: dic
             continue  # the mapping may be meant for the other table (orders vs fleet)
         header = col if col in table.headers else by_norm[normalise(col)]
         if fld not in fields:
+            if not strict:
+                continue
             problems.append(Problem(f"--map {col}={fld}: unknown field {fld!r}; fields here are "
                                     f"{', '.join(fields)}", table.source))
             continue
