@@ -177,7 +177,7 @@ class ServerStore:
 
 @contextmanager
 def _lock(folder: Path) -> Iterator[None]:
-    with open(folder / ".lock", "w") as fh:
+    with open(folder / ".lock", "a") as fh:  # "a": taking the lock must not touch the folder
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

@@ -71,6 +71,7 @@ def build_cases(seed: int = SEED) -> list[dict[str, Any]]:
         by_kind.setdefault(p["kind"], []).append(p["id"])
     cases: list[dict[str, Any]] = []
     start = date(2019, 1, 1)
+    seen: set[str] = set()
     for itype in ABBR:
         variants = [v for v in VARIANTS if v["type"] == itype]
         for i in range(CASES_PER_TYPE):
@@ -79,7 +80,12 @@ def build_cases(seed: int = SEED) -> list[dict[str, Any]]:
             place = places[rng.choice(pool)]
             s = _slots(rng, v["key"])
             prep = {"road": "on", "ramp": "on", "bridge": "on", "site": "at"}.get(place["kind"], "in")
-            s.update(en=place["name_en"], zh=place["name_zh"], on_en=f"{prep} {place['name_en']}", near_en=f"near {place['name_en']}")
+            names = {"en": place["name_en"], "zh": place["name_zh"], "on_en": f"{prep} {place['name_en']}",
+                     "near_en": f"near {place['name_en']}"}
+            s.update(names)
+            while _fill(v["summary"][0], s) in seen:  # redraw the numbers so that no two cases read the same
+                s = {**_slots(rng, v["key"]), **names}
+            seen.add(_fill(v["summary"][0], s))
             caller = rng.choice(CALLERS)
             weather = rng.choice(WEATHER) if itype not in ("severe_weather", "flooding") else None
             acts = list(v["actions"])

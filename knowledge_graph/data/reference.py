@@ -130,6 +130,7 @@ RESOURCES: list[dict[str, Any]] = [
     {"id": "res-gritter", "name_en": "Gritter / de-icing truck", "name_zh": "撒布车(融雪剂)", "source": SRC_RWM},
     {"id": "res-tree", "name_en": "Tree and debris clearing crew", "name_zh": "绿化抢险队", "source": SRC_RWM},
     {"id": "res-bridge-eng", "name_en": "Structural (bridge) engineer", "name_zh": "桥梁结构工程师", "source": SRC_JTG},
+    {"id": "res-driver", "name_en": "Driver on scene (with the vehicle's own equipment)", "name_zh": "现场司机(车载设备)", "source": SRC_GB31605},
     {"id": "res-thermal", "name_en": "Thermal imaging camera", "name_zh": "热成像仪", "source": SRC_NTSB},
 ]
 
@@ -237,7 +238,7 @@ PROTOCOLS: list[dict[str, Any]] = [
      "title_zh": "冷链失效：保持、转运或报废", "source": SRC_WHO, "steps": [
          _step("dispatcher", "Read the temperature logger: product, set range (2-8 °C medicines, -18 °C or colder frozen food, 0-4 °C chilled) and time out of range.",
                "读取温度记录仪：货物、设定温区（药品2-8℃、冻品-18℃以下、冷鲜0-4℃）及超温时长。", 5, ["res-qa"], SRC_WHO),
-         _step("driver", "Keep doors closed and the unit on; do not open the load to check unless instructed.", "保持厢门关闭、机组运行；无指令不得开门查看。", 2, [], SRC_GB31605),
+         _step("driver", "Keep doors closed and the unit on; do not open the load to check unless instructed.", "保持厢门关闭、机组运行；无指令不得开门查看。", 2, ["res-driver"], SRC_GB31605),
          _step("dispatcher", "Send the nearest spare reefer truck (pre-cooled) or book backup cold-storage space for transfer.", "调派最近的预冷备用冷藏车或预订备用冷库库位转运。", 30, ["res-reefer", "res-coldstore"], SRC_GB31605),
          _step("qa", "Medicines: quarantine the excursion and let the responsible person decide with the stability data; never release on the driver's word.",
                "药品：超温批次隔离，由质量负责人依据稳定性数据决定；不得凭司机判断放行。", 60, ["res-qa"], SRC_WHO),
