@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tools.core.errors import DiaoduError
@@ -62,7 +63,8 @@ def _fail(payload: dict, as_json: bool) -> None:
     if as_json:
         print_json(payload)
     else:
-        err_console.print(f"[bold red]error:[/] {payload['error']}", highlight=False)
+        # user text (file names, sheet names) may hold brackets: escape it so rich shows it as is
+        err_console.print(f"[bold red]error:[/] {escape(str(payload['error']))}", highlight=False)
     raise typer.Exit(2)
 
 
