@@ -74,7 +74,8 @@ def search_emergency_cases(query: str, incident_type: str | None = None, locatio
                + (f", first: {first['text']} [{first['id']}]" if first else "") + ".")
     facts = {"incident_type": result.incident_type, "incident_type_given": type_given, "type_confidence": confidence,
              "case_ids": [c["id"] for c in cases], "protocol_id": protocol_id, "step_ids": [s["id"] for s in steps],
-             "n_steps": len(steps), "places": [p["id"] for p in places]}
+             "n_steps": len(steps), "places": [p["id"] for p in places],
+             "location_matched": bool(loc and retriever.match_places(loc))}
     return {"query": text, "incident_type": result.incident_type, "incident_type_given": type_given,
             "type_confidence": confidence, "location": loc, "places": places, "cases": cases,
             "protocol_ref": {"id": protocol_id, "node": f"Protocol:{protocol_id}", "title": proto["title"],
