@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
                          "bks": inst.bks, **r})
             log.info("%s %s %s cost=%s feasible=%s prep=%.2fs (%.0fs)", group, inst.name, c, r["cost"],
                      r["feasible"], r["prepare_s"], time.perf_counter() - t0)
+            if args.out:  # partial results survive an interrupted run
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.with_suffix(".partial.jsonl").open("a").write(json.dumps(rows[-1], default=str) + "\n")
     table = summarise(rows, configs)
     doc = {"seconds": args.seconds, "clock": args.clock, "import_s": import_s, "configs": configs, "knobs": knobs, "fresh_seed": args.fresh_seed,
            "summary": table, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1)}

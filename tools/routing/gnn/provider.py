@@ -43,7 +43,7 @@ class GnnSettings:
     params: bool = False
     keep: int = 8  # best-scored successors kept per node
     nearest: int = 4  # nearest neighbours always kept (safety net against a wrong score)
-    savings_weight: float = 1.0
+    savings_weight: float = 0.5  # tuned on the training validation split (warm-start gap 5.8% vs 6.1% at 0)
     shaping_strength: float = 0.5
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
