@@ -76,7 +76,7 @@ def latency(queries: list[dict[str, Any]] | None = None, repeats: int = 1) -> di
     # Wall time depends on how busy the machine is; CPU time of this process is the steadier figure.
     return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
             "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(cpu[int(0.95 * (len(cpu) - 1))], 1),
-            "calls": len(times), "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+            "calls": len(times), "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": float(os.cpu_count() or 0)}
 
 
 def run_bench() -> dict[str, Any]:

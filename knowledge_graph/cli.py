@@ -31,12 +31,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             from knowledge_graph.store import counts, ensure_loaded, open_store
 
             path, built = ensure_loaded()
-            out = {"path": str(path), "built_now": built, "counts": counts(open_store())}
+            graph_counts = counts(open_store())
+            out = {"path": str(path), "built_now": built, "counts": graph_counts}
             if as_json:
                 print_json(out)
             else:
                 console.print(f"graph: {path} ({'built now' if built else 'already loaded'})")
-                console.print(simple_table("Knowledge graph", [{"label": a, "count": b} for a, b in out["counts"].items()]))
+                console.print(simple_table("Knowledge graph", [{"label": a, "count": b} for a, b in graph_counts.items()]))
             return
         _one_thread()
         from knowledge_graph.tool import search_emergency_cases

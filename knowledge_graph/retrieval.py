@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,20 +234,20 @@ class Retriever:
                        place_ids: list[str]) -> list[str]:
         """Graph expansion: neighbours of the seeds (same protocol, shared resources), cases at or next
         to the named places, cases of the inferred type first."""
-        scores: Counter[str] = Counter()
+        scores: dict[str, float] = {}
         for s in seeds:
             w = seed_scores.get(s, 0.0)
-            scores[s] += 4 * w
+            scores[s] = scores.get(s, 0.0) + 4 * w
             for cid, shared in self.neighbours.get(s, []):
-                scores[cid] += w * shared
+                scores[cid] = scores.get(cid, 0.0) + w * shared
         if place_ids:
             top = max(scores.values(), default=1.0) or 1.0
             for pid in place_ids:
                 for cid in self.at_place.get(pid, []):
-                    scores[cid] += 0.3 * top
+                    scores[cid] = scores.get(cid, 0.0) + 0.3 * top
                 for near in self.adjacent.get(pid, []):
                     for cid in self.at_place.get(near, []):
-                        scores[cid] += 0.15 * top
+                        scores[cid] = scores.get(cid, 0.0) + 0.15 * top
         if itype:
             typed = self.typed.get(itype, set())
             ranked = sorted(scores, key=lambda c: (c not in typed, -scores[c], c))
@@ -273,11 +272,12 @@ class Retriever:
         place_ids = self.match_places(location) if location else []
         place_ids = place_ids or self.match_places(query)
         ranked = sorted(fused, key=lambda c: (-fused[c], c))
-        vote: Counter[str] = Counter()
+        vote: dict[str, float] = {}
         for i, cid in enumerate(ranked[:5]):
-            vote[self.cases[cid]["type"]] += 1.0 / (1 + i)
+            t = self.cases[cid]["type"]
+            vote[t] = vote.get(t, 0.0) + 1.0 / (1 + i)
         if mode != "hybrid_graph":
-            itype = incident_type or (vote.most_common(1)[0][0] if vote else "traffic_accident")
+            itype = incident_type or (max(vote, key=lambda t: (vote[t], t)) if vote else "traffic_accident")
             hits = [Hit(c, fused[c]) for c in ranked[:k]]
             return SearchResult(hits, itype, dict(vote), place_ids)
         type_scores = infer_type_scores(query)

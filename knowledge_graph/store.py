@@ -146,6 +146,8 @@ class EmbeddedStore:
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one Cypher query and return its rows as dicts."""
         result = self._conn.execute(cypher, params or {})
+        if isinstance(result, list):  # several statements: the last one's rows
+            result = result[-1]
         cols = result.get_column_names()
         rows = []
         while result.has_next():
