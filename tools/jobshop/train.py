@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class TrainConfig:
     val_instances: int = 8
     val_every: int = 20
     threads: int = 1
+    init: str | None = None  # start from these weights (a continuation phase)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
@@ -73,6 +75,16 @@ def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     policy = JobShopPolicy(cfg.policy)
+    init_meta = None
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        init_bytes = Path(cfg.init).read_bytes()
+        policy.load_state_dict(load_file(cfg.init))
+        init_meta = {"path": cfg.init, "sha256": hashlib.sha256(init_bytes).hexdigest()[:16]}
+        prev_meta = Path(cfg.init).with_name("meta.json")
+        if prev_meta.is_file():  # keep the earlier phase's record
+            init_meta["previous_meta"] = json.loads(prev_meta.read_text())
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     # Validation instances use seeds far from the training stream's.
     val = [random_instance(*cfg.val_size, seed=10_000_000 + i) for i in range(cfg.val_instances)]
@@ -133,6 +145,7 @@ def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
                      "hash": data_hash},
             "metrics": {"iterations": it, "seconds": round(time.perf_counter() - t_start, 1),
                         "val_greedy_makespan_best": best_val, "curve": curve},
+            "init": init_meta, "command": "python -m tools.jobshop.train " + " ".join(sys.argv[1:]),
             "torch": torch.__version__}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     log.info("wrote %s (best validation greedy makespan %.1f)", out_dir / "policy.safetensors", best_val)
@@ -151,12 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="10x10,15x10,15x15", help="comma-separated JxM sizes, cycled")
     ap.add_argument("--val-every", type=int, default=20)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--init", default=None, help="start from these weights (continuation phase)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
     cfg = TrainConfig(seed=args.seed, minutes=args.minutes, max_iters=args.max_iters, algo=args.algo,
                       samples=args.samples, instances_per_iter=args.instances, lr=args.lr,
-                      sizes=sizes, val_every=args.val_every)  # type: ignore[arg-type]
+                      sizes=sizes, val_every=args.val_every, init=args.init)  # type: ignore[arg-type]
     train(cfg, args.out)
 
 
