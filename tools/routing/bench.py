@@ -51,6 +51,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     clock = check_choice("clock", clock, ("wall", "cpu"))
     refs = [resolve(n, ROUTING_KINDS) for n in names]
     providers = {g: _provider(g) for g in guidance}
+    load_start = _load()
     rows: list[dict[str, Any]] = []
     for ref in refs:
         inst = load_instance(ref)
@@ -73,7 +74,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     return {"rows": rows, "columns": columns, "means": _means(rows, columns),
             "config": {"time_limit_s": time_limit_s, "clock": clock, "seed": seed, "guidance": guidance, "solvers": solvers,
                        "threads": 1, "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-                       "cpus": os.cpu_count(), "load_avg": _load(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+                       "cpus": os.cpu_count(), "load_avg_start": load_start, "load_avg_end": _load(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
 
 
 def _load() -> list[float] | None:
