@@ -8,6 +8,7 @@ The query is data: it is tokenised and embedded, never followed as an instructio
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from typing import Any
 
@@ -17,7 +18,10 @@ from tools.core.errors import DiaoduError, check_choice, check_int
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
+_TYPE_ZH = {"road_closure": "道路封闭", "traffic_accident": "交通事故", "hazmat_spill": "危化品泄漏", "flooding": "积水/内涝",
+            "vehicle_fire": "车辆起火", "severe_weather": "恶劣天气", "power_outage": "停电", "cold_chain_failure": "冷链失效"}
 MAX_K = 20
+FACTS_BUDGET = 1450
 
 
 def _check_text(arg: str, value: object, limit: int) -> str:
@@ -40,7 +44,7 @@ def search_emergency_cases(query: str, incident_type: str | None = None, locatio
     and detour neighbours); ``k`` is the number of cases (1-20). ``mode`` is an extra for
     benchmarking (``bm25``, ``dense``, ``hybrid``, ``hybrid_graph``).
     """
-    from knowledge_graph.retrieval import MODES, get_retriever
+    from knowledge_graph.retrieval import MODES, get_retriever, is_chinese
 
     text = _check_text("query", query, MAX_QUERY_CHARS)
     itype = check_choice("incident_type", incident_type, INCIDENT_TYPES) if incident_type is not None else None
@@ -68,19 +72,47 @@ def search_emergency_cases(query: str, incident_type: str | None = None, locatio
 
     type_given = itype is not None
     confidence = round(result.type_scores.get(result.incident_type, 0.0) / (sum(result.type_scores.values()) or 1.0), 2)
+    zh = is_chinese(text)
     first = steps[0] if steps else None
-    message = (f"Found {len(cases)} similar past {result.incident_type.replace('_', ' ')} case(s) "
-               f"({', '.join(c['id'] for c in cases)}); protocol {protocol_id} ({proto['title']}) has {len(steps)} steps"
+    ids_txt = ", ".join(c["id"] for c in cases)
+    message = (f"Found {len(cases)} similar past {result.incident_type.replace('_', ' ')} case(s) ({ids_txt}); "
+               f"protocol {protocol_id} ({proto['title']}) has {len(steps)} steps"
                + (f", first: {first['text']} [{first['id']}]" if first else "") + ".")
-    facts = {"incident_type": result.incident_type, "incident_type_given": type_given, "type_confidence": confidence,
-             "case_ids": [c["id"] for c in cases], "protocol_id": protocol_id, "step_ids": [s["id"] for s in steps],
-             "n_steps": len(steps), "places": [p["id"] for p in places],
-             "location_matched": bool(loc and retriever.match_places(loc))}
+    message_zh = (f"找到{len(cases)}个相似的历史{_TYPE_ZH[result.incident_type]}案例（{ids_txt}）；"
+                  f"处置规程{protocol_id}（{proto['title_zh']}）共{len(steps)}步"
+                  + (f"，第一步：{first['text_zh']}[{first['id']}]" if first else "") + "。")
+    # What the assistant's model sees (facts + message, compact): the cases' titles and outcomes and
+    # each step's text and time target in the dispatcher's language, all with their node ids.
+    facts: dict[str, Any] = {
+        "incident_type": result.incident_type, "incident_type_given": type_given, "type_confidence": confidence,
+        "protocol_id": protocol_id, "n_steps": len(steps), "places": [p["id"] for p in places],
+        "location_matched": bool(loc and retriever.match_places(loc)),
+        "cases": [{"id": c["id"], "title": c["title_zh" if zh else "title"], "outcome": c["outcome_zh" if zh else "outcome"]}
+                  for c in cases],
+        "steps": [{"id": s["id"], "min": s["time_target_min"], "text": _short(s["text_zh" if zh else "text"], 40 if zh else 90)}
+                  for s in steps],
+    }
+
+    # The assistant shows its model only facts + message, cut at 1500 characters: keep the facts
+    # within budget by listing fewer steps there (all of them stay under "steps").
+    def size() -> int:
+        return len(json.dumps({"ok": True, "facts": facts, "message": message}, ensure_ascii=False))
+
+    if size() > FACTS_BUDGET:
+        for c in facts["cases"]:
+            c.pop("outcome")
+    while facts["steps"] and size() > FACTS_BUDGET:
+        facts["steps"].pop()
     return {"query": text, "incident_type": result.incident_type, "incident_type_given": type_given,
             "type_confidence": confidence, "location": loc, "places": places, "cases": cases,
             "protocol_ref": {"id": protocol_id, "node": f"Protocol:{protocol_id}", "title": proto["title"],
                              "title_zh": proto["title_zh"], "source": proto["source"]},
-            "steps": steps, "facts": facts, "message": message, "mode": mode}
+            "steps": steps, "facts": facts, "message": message, "message_zh": message_zh, "mode": mode}
+
+
+def _short(text: str, limit: int) -> str:
+    # Step texts are cut for the model's compact view only; the full text is under "steps".
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _choose_protocol(store: Any, cases: list[dict[str, Any]], itype: str) -> str:

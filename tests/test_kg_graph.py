@@ -131,10 +131,17 @@ def test_results_are_traceable_to_graph_nodes(search, graph):
     step_ids = [s["id"] for s in out["steps"]]
     rows = graph.query("MATCH (p:Protocol {id: $p})-[:HAS_STEP]->(s:Step) RETURN s.id AS id", {"p": out["protocol_ref"]["id"]})
     assert {r["id"] for r in rows} == set(step_ids)
-    assert out["facts"]["case_ids"] == ids and out["facts"]["step_ids"] == step_ids
+    fact_steps = [s["id"] for s in out["facts"]["steps"]]
+    assert [c["id"] for c in out["facts"]["cases"]] == ids and fact_steps == step_ids[:len(fact_steps)]
     assert all(c["source"] for c in out["cases"])
     assert ids[0] in out["message"] and step_ids[0] in out["message"]
     assert "pl-g15" in [p["id"] for p in out["places"]]
+    # the assistant's model sees facts + message (cut at 1500 characters): they must fit, in the user's language
+    from knowledge_graph.tool import FACTS_BUDGET
+
+    for o in (out, search("液化气槽车在南浦大桥泄漏，管子结霜", k=5)):
+        assert len(json.dumps({"ok": True, "facts": o["facts"], "message": o["message"]}, ensure_ascii=False)) <= FACTS_BUDGET
+        assert o["facts"]["steps"] and o["message_zh"].startswith("找到")
 
 
 def test_type_and_location_arguments(search):
