@@ -202,3 +202,21 @@ def test_guidance_on_generated_vrptw_is_feasible():
     guidance = default_provider().prepare(inst, 3.0)
     res = solve(inst, MaxRuntime(3.0), guidance=guidance)
     assert res.feasible
+
+
+def test_numpy_inference_matches_torch():
+    from tools.routing.gnn import WEIGHTS_PATH, available
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.gnn.infer import NumpyEdgeScorer
+    from tools.routing.gnn.model import score_matrix
+    from tools.routing.gnn.provider import load_model
+    from tools.routing.gnn.train import arrays_of
+
+    for inst in (x_instance(70, 4), solomon_like(50, 6, family="RC1")):
+        arr = arrays_of(inst)
+        p_np, m_np = NumpyEdgeScorer.load(WEIGHTS_PATH).score(arr)
+        p_t, m_t = score_matrix(load_model(), arr)
+        assert (m_np == m_t).all()
+        assert np.abs(p_np - p_t).max() < 1e-4

@@ -14,7 +14,7 @@ import logging
 
 import numpy as np
 
-from tools.routing.gnn.model import RoutingArrays
+from tools.routing.gnn.features import RoutingArrays
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
 - ``shaping``: a learned arc penalty for the first guided-local-search phase;
 - ``params``: per-instance search settings.
 
-Everything it does, the weight load included (and the torch import when it is the first
-user), is timed into ``prepare_seconds`` so the adapter charges it against the solve budget.
+Everything it does, the weight load included, is timed into ``prepare_seconds`` so the adapter
+charges it against the solve budget. Inference runs in numpy (:mod:`.infer`): importing torch
+would cost seconds of a ten-second budget.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,7 @@ class GnnSettings:
 
 
 def load_model(path: Path = WEIGHTS_PATH):
-    """The :class:`~tools.routing.gnn.model.EdgeScorer` with the weights at ``path``."""
+    """The torch :class:`~tools.routing.gnn.model.EdgeScorer` with the weights at ``path`` (training, tests)."""
     import json
 
     from safetensors.torch import load_file
@@ -72,7 +72,7 @@ def routing_arrays(instance: Any):
     With time windows the "distance" the network and the warm start read is the travel time
     (the windows' units); without, the distance matrix.
     """
-    from tools.routing.gnn.model import RoutingArrays
+    from tools.routing.gnn.features import RoutingArrays
 
     tw = getattr(instance, "ready", None)
     if tw is None:
@@ -94,11 +94,14 @@ class GnnGuidance:
         self.weights = weights
 
     def scores(self, instance: Any) -> tuple[Any, np.ndarray, np.ndarray]:
-        """``(arrays, prob, mask)`` for an instance (loads the model each call: cheap, and honest timing)."""
-        from tools.routing.gnn.model import score_matrix
+        """``(arrays, prob, mask)`` for an instance, with the torch-free scorer.
+
+        The weights are read on every call (well under 0.1 s) so their load is always timed.
+        """
+        from tools.routing.gnn.infer import NumpyEdgeScorer
 
         arr = routing_arrays(instance)
-        prob, mask = score_matrix(load_model(self.weights), arr)
+        prob, mask = NumpyEdgeScorer.load(self.weights).score(arr)
         return arr, prob, mask
 
     def prepare(self, instance: Any, budget_s: float):
@@ -107,11 +110,7 @@ class GnnGuidance:
 
         clock = time.process_time if self.settings.clock == "cpu" else time.perf_counter
         t0 = clock()
-        if "torch" not in sys.modules:  # first torch user pays the import; it counts against the budget
-            import torch
-
-            torch.set_num_threads(1)
-        from tools.routing.gnn import guide
+        from tools.routing.gnn import guide  # numpy only: no torch import inside the budget
 
         s = self.settings
         arr, prob, mask = self.scores(instance)
