@@ -71,13 +71,28 @@ def _user_texts(state: AgentState) -> list[str]:
     return [str(m["content"]) for m in state.get("messages", []) if m["role"] == "user"]
 
 
+MAX_TOOL_VIEW_CHARS = 1500
+
+
 def compact_result(outcome: dict[str, Any]) -> str:
-    """What the model sees of a tool's result: the facts and the message, not every route."""
+    """What the model sees of a tool's result: the facts and the message, not every route.
+
+    Always valid JSON: when the facts are too long, long lists are shortened first, then only
+    the scalar facts are kept.
+    """
     if not outcome["ok"]:
         return json.dumps({"ok": False, "error": outcome["result"].get("error")}, ensure_ascii=False)
     res = outcome["result"]
-    keep = {k: res[k] for k in ("plan_id", "schedule_id", "facts", "message") if k in res}
-    return json.dumps({"ok": True, **keep}, ensure_ascii=False, default=str)[:1500]
+    view = {"ok": True, **{k: res[k] for k in ("plan_id", "schedule_id", "facts", "message") if k in res}}
+    text = json.dumps(view, ensure_ascii=False, default=str)
+    facts = view.get("facts")
+    if len(text) > MAX_TOOL_VIEW_CHARS and isinstance(facts, dict):
+        view["facts"] = {k: (v[:5] if isinstance(v, list) else v) for k, v in facts.items()}
+        text = json.dumps(view, ensure_ascii=False, default=str)
+        if len(text) > MAX_TOOL_VIEW_CHARS:
+            view["facts"] = {k: v for k, v in facts.items() if isinstance(v, (int, float, str, bool)) and len(str(v)) < 200}
+            text = json.dumps(view, ensure_ascii=False, default=str)
+    return text
 
 
 def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds: float | None = None) -> Any:
