@@ -33,57 +33,58 @@ def solve_cpsat(inst: JobShopInstance, time_limit_s: float = 10.0, *, weights: W
     starts: dict[tuple[int, int], cp_model.IntVar] = {}
     ends: dict[tuple[int, int], cp_model.IntVar] = {}
     per_machine: dict[int, list] = {}
-    job_end = []
+    job_end: list[cp_model.IntVar] = []
     for j in range(inst.n_jobs):
-        prev = None
+        prev: cp_model.IntVar | None = None
         for k in range(int(inst.n_ops[j])):
             d = int(inst.duration[j, k])
             lo = int(inst.release[j]) if (k == 0 and inst.release is not None) else 0
-            s = model.NewIntVar(lo, horizon, f"s{j}_{k}")
-            e = model.NewIntVar(0, horizon, f"e{j}_{k}")
-            iv = model.NewIntervalVar(s, d, e, f"i{j}_{k}")
+            s = model.new_int_var(lo, horizon, f"s{j}_{k}")
+            e = model.new_int_var(0, horizon, f"e{j}_{k}")
+            iv = model.new_interval_var(s, d, e, f"i{j}_{k}")
             starts[j, k], ends[j, k] = s, e
             per_machine.setdefault(int(inst.machine[j, k]), []).append((iv, s, e, d))
             if prev is not None:
-                model.Add(s >= prev)
+                model.add(s >= prev)
             prev = e
+        assert prev is not None  # every job has at least one operation (validated on load)
         job_end.append(prev)
     for ivs in per_machine.values():
-        model.AddNoOverlap([iv for iv, *_ in ivs])
-    cmax = model.NewIntVar(0, horizon, "cmax")
-    model.AddMaxEquality(cmax, job_end)
+        model.add_no_overlap([iv for iv, *_ in ivs])
+    cmax = model.new_int_var(0, horizon, "cmax")
+    model.add_max_equality(cmax, job_end)
     terms = [(weights.makespan, cmax)]
     if weights.tardiness and inst.due is not None:
         for j in range(inst.n_jobs):
-            t = model.NewIntVar(0, horizon, f"t{j}")
-            model.Add(t >= job_end[j] - int(inst.due[j]))
+            t = model.new_int_var(0, horizon, f"t{j}")
+            model.add(t >= job_end[j] - int(inst.due[j]))
             terms.append((weights.tardiness, t))
     if weights.idle:
         for k, ivs in per_machine.items():
-            first = model.NewIntVar(0, horizon, f"first{k}")
-            last = model.NewIntVar(0, horizon, f"last{k}")
-            model.AddMinEquality(first, [s for _, s, _, _ in ivs])
-            model.AddMaxEquality(last, [e for _, _, e, _ in ivs])
-            idle = model.NewIntVar(0, horizon, f"idle{k}")
-            model.Add(idle == last - first - sum(d for *_, d in ivs))
+            first = model.new_int_var(0, horizon, f"first{k}")
+            last = model.new_int_var(0, horizon, f"last{k}")
+            model.add_min_equality(first, [s for _, s, _, _ in ivs])
+            model.add_max_equality(last, [e for _, _, e, _ in ivs])
+            idle = model.new_int_var(0, horizon, f"idle{k}")
+            model.add(idle == last - first - sum(d for *_, d in ivs))
             terms.append((weights.idle, idle))
     # CP-SAT needs integer coefficients; scale the weights to integers (3 decimals).
-    model.Minimize(sum(int(round(w * 1000)) * v for w, v in terms if w))
+    model.minimize(sum(int(round(w * 1000)) * v for w, v in terms if w))
     if hint is not None:
         for (j, k), s in starts.items():
-            model.AddHint(s, int(hint[j, k]))
+            model.add_hint(s, int(hint[j, k]))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
-    status = solver.Solve(model)
+    status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise DiaoduError(f"CP-SAT found no schedule within {time_limit_s:g} s (status "
-                          f"{solver.StatusName(status)}); give it more time with --time-limit", code="no_solution")
+                          f"{solver.status_name(status)}); give it more time with --time-limit", code="no_solution")
     start = np.full(inst.machine.shape, -1, dtype=np.int64)
     for (j, k), s in starts.items():
-        start[j, k] = solver.Value(s)
+        start[j, k] = solver.value(s)
     check_schedule(inst, start)
     return {"start": start, **objectives(inst, start, weights), "optimal": status == cp_model.OPTIMAL,
-            "lower_bound": float(solver.BestObjectiveBound()) / 1000 if weights == Weights() else None,
+            "lower_bound": float(solver.best_objective_bound) / 1000 if weights == Weights() else None,
             "seconds": time.perf_counter() - t0}

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -92,6 +93,24 @@ class JobShopPolicy(nn.Module):
         self.actor = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, 1))
         self.critic = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 1))
 
+    # Typed handles on the layers the decoder applies piecewise (properties, so the
+    # state dict keeps one key per parameter).
+    @property
+    def dyn_first(self) -> nn.Linear:
+        return cast(nn.Linear, self.dyn[0])
+
+    @property
+    def dyn_second(self) -> nn.Linear:
+        return cast(nn.Linear, self.dyn[2])
+
+    @property
+    def actor_first(self) -> nn.Linear:
+        return cast(nn.Linear, self.actor[0])
+
+    @property
+    def actor_out(self) -> nn.Linear:
+        return cast(nn.Linear, self.actor[2])
+
     def encode(self, instances: list[JobShopInstance]) -> torch.Tensor:
         """Operation embeddings ``[I, n*L, d]`` of same-shaped instances (one batched GNN pass)."""
         graphs = []
@@ -103,10 +122,10 @@ class JobShopPolicy(nn.Module):
         h = self.embed(batch.x)
         # Batch.from_data_list offsets only edge_index; shift the two edge sets by hand.
         offs = batch.ptr[:-1]
-        je = torch.cat([g.job_edges + o for g, o in zip(graphs, offs, strict=True)], dim=1)
-        me = torch.cat([g.mach_edges + o for g, o in zip(graphs, offs, strict=True)], dim=1)
+        jobs_e = torch.cat([g.job_edges + o for g, o in zip(graphs, offs, strict=True)], dim=1)
+        mach_e = torch.cat([g.mach_edges + o for g, o in zip(graphs, offs, strict=True)], dim=1)
         for layer in self.layers:
-            h = layer(h, je, me)
+            h = layer(h, jobs_e, mach_e)
         return h.view(len(instances), -1, h.shape[-1])
 
     def project(self, op_emb: torch.Tensor) -> torch.Tensor:
@@ -116,7 +135,7 @@ class JobShopPolicy(nn.Module):
         so each step only adds the projection of the dynamic features (same maths, less work).
         """
         d = self.cfg.hidden
-        w = self.dyn[0].weight[:, :d]
+        w = self.dyn_first.weight[:, :d]
         return torch.cat([op_emb @ w.T, (self.pad @ w.T)[None]], dim=0)
 
     def forward(self, proj: torch.Tensor, node: torch.Tensor, finished: torch.Tensor, feats: torch.Tensor,
@@ -127,13 +146,13 @@ class JobShopPolicy(nn.Module):
         (the last row for finished jobs); ``finished``/``mask`` ``[B, n]``; ``feats [B, n, F]``.
         """
         d = self.cfg.hidden
-        first = self.dyn[0]
+        first = self.dyn_first
         x = proj[node] + F.linear(feats, first.weight[:, d:], first.bias)
-        x = self.dyn[2](torch.relu(x))
+        x = self.dyn_second(torch.relu(x))
         x = self.norm(x + self.attn(x, finished))
         g = x.masked_fill(finished[..., None], 0.0).sum(1) / (~finished).sum(1, keepdim=True).clamp(min=1)
         # actor(cat[x, g]) with the weight split, so g's half is computed once per row.
-        a0 = self.actor[0]
+        a0, a2 = self.actor_first, self.actor_out
         h = torch.relu(F.linear(x, a0.weight[:, :d]) + F.linear(g, a0.weight[:, d:], a0.bias)[:, None])
-        logits = self.actor[2](h).squeeze(-1).masked_fill(~mask, -1e9)
+        logits = a2(h).squeeze(-1).masked_fill(~mask, -1e9)
         return logits, (self.critic(g).squeeze(-1) if with_value else None)
