@@ -897,8 +897,8 @@ def no_tool_reply(rng: random.Random, kind: str, lang: str, which: str = "routin
 
 # ----------------------------------------------------------------------------- conversations
 
-SINGLE = [("plan_routes", 0.27), ("replan", 0.2), ("explain_plan", 0.17), ("schedule_jobs", 0.16),
-          ("search_emergency_cases", 0.12), ("none", 0.08)]
+SINGLE = [("plan_routes", 0.26), ("replan", 0.2), ("explain_plan", 0.16), ("schedule_jobs", 0.15),
+          ("search_emergency_cases", 0.11), ("none", 0.12)]
 
 
 def _single_request(rng: random.Random, lang: str, tool: str) -> tuple[str, dict | None]:

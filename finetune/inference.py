@@ -4,7 +4,7 @@
 renders the chat template, decodes greedily and returns the assistant text (tool-call lines or an
 answer). Constrained decoding plugs in through ``prefix_allowed_tokens_fn`` or ``logits_processor``
 (both passed straight to ``transformers``' ``generate``), which the agent uses for grammar-constrained
-JSON. The INT8 student (``model.int8.safetensors``: per-output-channel int8 weights + fp32 scales)
+JSON. The INT8 student (``model.int8.safetensors``: per-output-channel int8 weights + fp16 scales)
 is dequantised into a Llama model and then run with torch dynamic INT8 quantisation of its linear
 layers.
 """

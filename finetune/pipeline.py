@@ -172,10 +172,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--phases", default=None, help="comma-separated subset of the phases")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the plan's)")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override a plan field, e.g. --set sft_steps=600 (repeatable)")
     a = ap.parse_args(argv)
     plan = replace(SMOKE if a.smoke else Plan())
     if a.threads:
         plan.threads = a.threads
+    for item in a.set:
+        key, _, value = item.partition("=")
+        if not hasattr(plan, key):
+            raise SystemExit(f"--set: unknown plan field {key!r}; fields: {', '.join(asdict(plan))}")
+        kind = type(getattr(plan, key)) if getattr(plan, key) is not None else int
+        setattr(plan, key, kind(value))
     if a.smoke:
         out = a.out or Path(tempfile.mkdtemp(prefix="diaodu-ft-smoke-"))
         if out.resolve() == ARTIFACTS.resolve():

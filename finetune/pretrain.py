@@ -16,7 +16,16 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from finetune.common import batch_stream, encode_conversation, masked_ce, param_count, setup, train_steps, write_meta
+from finetune.common import (
+    batch_stream,
+    encode_conversation,
+    masked_ce,
+    param_count,
+    read_meta,
+    setup,
+    train_steps,
+    write_meta,
+)
 from finetune.data import data_hash, read_jsonl
 from finetune.modeling import new_model
 from finetune.tokenizer import reference_texts
@@ -43,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--size", default="teacher")
     ap.add_argument("--init", default="minilm", choices=["minilm", "random"])
+    ap.add_argument("--resume", type=Path, default=None, help="continue pretraining this base model")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--emb-lr-scale", type=float, default=0.3)
@@ -56,7 +66,15 @@ def main(argv: list[str] | None = None) -> None:
     tok = AutoTokenizer.from_pretrained(a.tokenizer)
     rows = read_jsonl(a.data)
     examples = lm_examples(tok, rows, reference_texts(), a.max_len)
-    model, info = new_model(a.size, tok, a.init)
+    if a.resume:
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(a.resume, dtype=torch.float32)
+        prev = read_meta(a.resume)
+        info = {"size": a.size, "init": f"resumed from {a.resume}", "previous_train": prev.get("train", {}).get("steps"),
+                "previous_time_s": prev.get("train_time_s")}
+    else:
+        model, info = new_model(a.size, tok, a.init)
     emb = model.get_input_embeddings().weight
     rest = [p for p in model.parameters() if p is not emb]
     groups = [{"params": rest, "lr": a.lr}, {"params": [emb], "lr": a.lr * a.emb_lr_scale}]
@@ -67,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     tok.save_pretrained(a.out)
     write_meta(a.out, kind="base", config={**model.config.to_dict(), **info, "lr": a.lr, "emb_lr_scale": a.emb_lr_scale,
                                            "tokens_per_batch": a.tokens_per_batch, "seed": a.seed},
-               params=param_count(model), data_hash=data_hash(rows), train=stats, train_time_s=stats["seconds"],
+               params=param_count(model), data_hash=data_hash(rows), train=stats,
+               train_time_s=round(stats["seconds"] + (info.get("previous_time_s") or 0), 1),
                examples=len(examples))
     log.info("base model (%d params) -> %s in %.0f s", param_count(model), a.out, stats["seconds"])
 

@@ -1,6 +1,6 @@
 """INT8 quantisation of the student for edge devices.
 
-Every 2-D weight (embeddings, attention and MLP projections) is stored as int8 with one fp32
+Every 2-D weight (embeddings, attention and MLP projections) is stored as int8 with one fp16
 scale per output row (symmetric, ``w ~= q * scale``); norms stay fp16. The file is
 ``model.int8.safetensors`` beside the config and tokenizer. :func:`finetune.inference.load_int8`
 dequantises it and runs the linear layers with torch dynamic INT8 quantisation.
@@ -24,13 +24,14 @@ log = logging.getLogger(__name__)
 
 
 def quantize_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """int8 rows + ``.scale`` for 2-D tensors, fp16 for the rest."""
+    """int8 rows + fp16 ``.scale`` per row for 2-D tensors, fp16 for the rest."""
     out: dict[str, torch.Tensor] = {}
     for name, w in state.items():
         w = w.float()
         if w.dim() == 2:
-            scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
-            out[name] = torch.round(w / scale).clamp(-127, 127).to(torch.int8).contiguous()
+            # the scale is rounded to fp16 first so that quantising and dequantising use the same value
+            scale = (w.abs().amax(dim=1, keepdim=True).clamp(min=1e-6) / 127.0).to(torch.float16)
+            out[name] = torch.round(w / scale.float()).clamp(-127, 127).to(torch.int8).contiguous()
             out[name + ".scale"] = scale.squeeze(1).contiguous()
         else:
             out[name] = w.to(torch.float16).contiguous()
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     stats = quantize_model(a.model, a.out)
     src_meta = read_meta(a.model)
-    write_meta(a.out, kind="student-int8", config={"scheme": "per-output-channel symmetric int8 weights, fp32 scales; "
+    write_meta(a.out, kind="student-int8", config={"scheme": "per-output-channel symmetric int8 weights, fp16 scales; "
                                                    "runtime: dequantise + torch dynamic INT8 linears",
                                                    "source": str(a.model)},
                params=src_meta.get("params"), data_hash=src_meta.get("data_hash"), quantization=stats,
