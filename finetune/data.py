@@ -100,13 +100,21 @@ def synth_shop_name(rng: random.Random) -> str:
     return _synth_user_name(rng, shop=True)
 
 
+def _random_word(rng: random.Random) -> str:
+    """A pronounceable made-up word: names the model cannot have memorised, so it must copy."""
+    cons, vow = "bcdfghjklmnprstvwxz", "aeiou"
+    return "".join(rng.choice(cons) + rng.choice(vow) for _ in range(rng.randint(1, 4)))
+
+
 def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
     place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
+    if rng.random() < 0.4:
+        place = _random_word(rng)
     r = rng.random()
     if r < 0.3:
         return f"{place}-{rng.randint(2024, 2027)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     if r < 0.5:
-        return f"{rng.choice(_WORDS)}-{rng.choice('abcdefgh')}"
+        return f"{rng.choice(_WORDS + [_random_word(rng)])}-{rng.choice('abcdefghxyz')}"
     if r < 0.7:
         return f"{place}-{rng.choice(_WORDS)}"
     if r < 0.85:
@@ -115,11 +123,11 @@ def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
 
 
 def routing_ds(rng: random.Random) -> str:
-    return rng.choice(ROUTING_BENCH) if rng.random() < 0.55 else synth_routing_name(rng)
+    return rng.choice(ROUTING_BENCH) if rng.random() < 0.4 else synth_routing_name(rng)
 
 
 def shop_ds(rng: random.Random) -> str:
-    return rng.choice(JSSP_BENCH) if rng.random() < 0.6 else synth_shop_name(rng)
+    return rng.choice(JSSP_BENCH) if rng.random() < 0.45 else synth_shop_name(rng)
 
 
 # ----------------------------------------------------------------------------- noise
