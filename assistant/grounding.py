@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.numbers import has_chinese, numbers_in_text
+from assistant.slots import stated_slots
 from tools.contract import TOOL_SCHEMAS
 from tools.core.datasets import ROUTING_KINDS, all_datasets, resolve
 from tools.core.errors import DiaoduError
@@ -129,7 +130,13 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
         except DiaoduError:
             return Grounded(out, changes, ask("plan", user_text))
 
-    # 3. numbers must be backed by the user's words (this turn, or earlier ones for follow-ups).
+    # 3. what the user's words state beyond doubt wins over the model's copy of it
+    for key, value in stated_slots(tool, out, user_text).items():
+        if key in TOOL_SCHEMAS[tool]["properties"] and out.get(key) != value:
+            changes.append(f"{key} {out.get(key)!r} -> {value!r} (stated by the user)")
+            out[key] = value
+
+    # 4. numbers must be backed by the user's words (this turn, or earlier ones for follow-ups).
     backing = said | set(focus.numbers)
     for key, spec in TOOL_SCHEMAS[tool]["properties"].items():
         if key not in out or spec.get("type") not in ("integer", "number", "array"):
@@ -140,7 +147,7 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
         changes.append(f"dropped {key}={out[key]!r} (not in the user's words)")
         del out[key]
 
-    # 4. a time of day must be the one the user gave; a location must be one the user named.
+    # 5. a time of day must be the one the user gave; a location must be one the user named.
     if "at" in out and not _time_said(out["at"], user_text):
         changes.append(f"dropped at={out['at']!r} (not in the user's words)")
         del out["at"]
@@ -157,7 +164,7 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
     if tool == "search_emergency_cases" and not out.get("query", "").strip():
         out["query"] = user_text
 
-    # 5. essential arguments: ask rather than guess.
+    # 6. essential arguments: ask rather than guess.
     cond = out.get("event") or out.get("question")
     needed = ESSENTIAL.get((tool, cond))
     if needed and needed not in out:

@@ -7,6 +7,7 @@ user's words or a tool's facts.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,25 @@ def has_chinese(text: str) -> bool:
     return bool(_CJK_RE.search(text or ""))
 
 
+def _word_value(m: re.Match[str]) -> str:
+    tens, unit, single, ordinal = m.groups()
+    value = (_TENS.get((tens or "").lower(), 0) + _UNITS.get((unit or "").lower(), 0)
+             + _UNITS.get((single or "").lower(), 0) + _ORDINALS.get((ordinal or "").lower(), 0))
+    if m.group(0).lower().endswith("hundred"):
+        value *= 100
+    return str(value) if value or (single or "").lower() == "zero" else m.group(0)
+
+
+def to_digits(text: str) -> str:
+    """``text`` with Chinese numerals and English number words written as digits."""
+    out = text or ""
+    if has_chinese(out):
+        # cn2an rejects some mixed strings; their digits still count
+        with contextlib.suppress(ValueError, KeyError, IndexError):
+            out = cn2an.transform(out, "cn2an")
+    return _WORD_RE.sub(_word_value, out)
+
+
 def numbers_in_text(text: str) -> set[float]:
     """Every number mentioned in ``text``, plus the conversions a dispatcher implies.
 
@@ -40,26 +60,13 @@ def numbers_in_text(text: str) -> set[float]:
     """
     if not text:
         return set()
+    normalised = to_digits(text)
     found: set[float] = set()
-    normalised = text
-    if has_chinese(text):
-        try:
-            normalised = cn2an.transform(text, "cn2an")
-        except (ValueError, KeyError, IndexError):  # cn2an rejects some mixed strings; digits still count
-            normalised = text
     for m in _NUM_RE.finditer(normalised.replace(",", "")):
         try:
             found.add(float(m.group(0).replace(",", ".")))
         except ValueError:
             continue
-    for m in _WORD_RE.finditer(normalised):
-        tens, unit, single, ordinal = m.groups()
-        value = (_TENS.get((tens or "").lower(), 0) + _UNITS.get((unit or "").lower(), 0)
-                 + _UNITS.get((single or "").lower(), 0) + _ORDINALS.get((ordinal or "").lower(), 0))
-        if m.group(0).lower().endswith("hundred"):
-            value *= 100
-        if value or (single or "").lower() == "zero":
-            found.add(float(value))
     found |= _unit_conversions(normalised, found)
     return found
 
