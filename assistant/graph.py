@@ -113,6 +113,8 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         turn["model_seconds"] = turn.get("model_seconds", 0.0) + time.perf_counter() - t0
         turn.setdefault("raw", []).append(raw)
         calls, problems = parse_calls(raw)
+        # the model's own calls before any grounding: "model alone" accuracy is scored on these
+        turn.setdefault("model_calls", [{"tool": c["name"], "args": c["arguments"]} for c in calls])
         pending: list[dict[str, Any]] = []
         for call in calls:
             try:

@@ -170,4 +170,4 @@ class Assistant:
                 "pending_approval": pending, "grounding": turn.get("grounding", []),
                 "answer_source": turn.get("answer_source"), "latency_s": round(seconds, 3),
                 "model_seconds": round(turn.get("model_seconds", 0.0), 3), "focus": state.get("focus") or {},
-                "raw": turn.get("raw", [])}
+                "raw": turn.get("raw", []), "model_calls": turn.get("model_calls", [])}

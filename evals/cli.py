@@ -68,7 +68,7 @@ def evaluate(suite: str, config: RunConfig, *, workers: int = 1, ray_address: st
 
 def show_metrics(metrics: dict[str, Any]) -> None:
     head = {k: metrics.get(k) for k in ("scenarios", "turns", "turn_accuracy", "scenario_accuracy", "tool_accuracy",
-                                         "faithfulness", "latency_p50_s", "latency_p95_s")}
+                                         "model_alone_turn_accuracy", "faithfulness", "latency_p50_s", "latency_p95_s")}
     console.print(simple_table("Evaluation", [head]))
     console.print(simple_table("By language", [{"lang": k, **v} for k, v in metrics["by_language"].items()]))
     console.print(simple_table("By expected tool", [{"tool": k, **v} for k, v in metrics["by_tool"].items()]))

@@ -48,6 +48,7 @@ def _pct(values: list[float], q: float) -> float | None:
 def score(scenarios: list[Scenario], predictions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """All metrics of a run; a scenario with no prediction counts as wrong everywhere."""
     turns_total = turns_ok = tools_ok = 0
+    model_turns = model_ok = 0
     scen_ok = 0
     by_lang: dict[str, Counter] = defaultdict(Counter)
     by_tool: dict[str, Counter] = defaultdict(Counter)
@@ -67,6 +68,11 @@ def score(scenarios: list[Scenario], predictions: dict[str, dict[str, Any]]) -> 
             pred = pred_turns[i] if i < len(pred_turns) and isinstance(pred_turns[i], dict) else {}
             calls = [c for c in (pred.get("calls") or []) if isinstance(c, dict)]
             ok = turn_correct(turn.expect, calls)
+            if isinstance(pred.get("model_calls"), list):  # the model's own calls, before grounding
+                model_turns += 1
+                alone = turn_correct(turn.expect, pred["model_calls"])
+                model_ok += alone
+                by_lang[sc.lang].update({"model_ok": alone, "model_turns": 1})
             tool_ok = [e["tool"] for e in turn.expect] == [c.get("tool") for c in calls]
             turns_total += 1
             turns_ok += ok
@@ -116,7 +122,9 @@ def score(scenarios: list[Scenario], predictions: dict[str, dict[str, Any]]) -> 
         "turn_accuracy": round(turns_ok / turns_total, 4) if turns_total else None,
         "scenario_accuracy": round(scen_ok / len(scenarios), 4) if scenarios else None,
         "tool_accuracy": round(tools_ok / turns_total, 4) if turns_total else None,
-        "by_language": {k: {"turns": v["turns"], "turn_accuracy": rate(v), "tool_accuracy": rate(v, "tool_ok")} for k, v in sorted(by_lang.items())},
+        "model_alone_turn_accuracy": round(model_ok / model_turns, 4) if model_turns else None,
+        "by_language": {k: {"turns": v["turns"], "turn_accuracy": rate(v), "tool_accuracy": rate(v, "tool_ok"),
+                            "model_alone_turn_accuracy": rate(v, "model_ok", "model_turns")} for k, v in sorted(by_lang.items())},
         "by_tool": {k: {"turns": v["turns"], "turn_accuracy": rate(v), "tool_accuracy": rate(v, "tool_ok")} for k, v in sorted(by_tool.items())},
         "argument_accuracy": {k: {"n": v["n"], "accuracy": rate(v, "ok", "n")} for k, v in sorted(args_tally.items())},
         "confusion": {k: dict(v) for k, v in sorted(confusion.items())},

@@ -60,7 +60,8 @@ def write_report(path: str | Path, metrics: dict[str, Any], *, suite: str, confi
     """Write a self-contained HTML report (plots embedded)."""
     e = html.escape
     head = [("turn accuracy", metrics["turn_accuracy"]), ("scenario accuracy", metrics["scenario_accuracy"]),
-            ("tool accuracy", metrics["tool_accuracy"]), ("faithfulness", metrics["faithfulness"]),
+            ("tool accuracy", metrics["tool_accuracy"]),
+            ("model-alone turn accuracy (before grounding)", metrics.get("model_alone_turn_accuracy")), ("faithfulness", metrics["faithfulness"]),
             ("latency p50 (s)", metrics["latency_p50_s"]), ("latency p95 (s)", metrics["latency_p95_s"])]
     rows = "".join(f"<tr><th>{e(k)}</th><td>{'-' if v is None else v}</td></tr>" for k, v in head)
     lang_rows = "".join(f"<tr><td>{e(k)}</td><td>{v['turns']}</td><td>{v['turn_accuracy']}</td><td>{v['tool_accuracy']}</td></tr>"

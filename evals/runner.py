@@ -57,7 +57,8 @@ def run_scenario(scenario: Scenario, assistant: Any) -> dict[str, Any]:
             res = assistant.ask(turn.user, thread)
             turns.append({"calls": [{k: c[k] for k in ("tool", "args", "ok", "result")} for c in res["calls"]],
                           "answer": res["answer"], "latency_s": res["latency_s"],
-                          "model_s": res["model_seconds"], "raw": res.get("raw", []), "grounding": res.get("grounding", [])})
+                          "model_s": res["model_seconds"], "raw": res.get("raw", []), "grounding": res.get("grounding", []),
+                          "model_calls": res.get("model_calls", [])})
         except DiaoduError as exc:
             turns.append({"calls": [], "answer": "", "latency_s": 0.0, "error": exc.message})
         except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop a suite

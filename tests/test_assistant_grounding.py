@@ -1,0 +1,47 @@
+"""Numbers and slots in a dispatcher's words, English and Chinese (no model involved)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.faithfulness import unbacked_numbers
+from assistant.numbers import numbers_in_text, to_digits
+from assistant.slots import stated_slots
+
+
+def test_number_words_and_units():
+    assert {26.0, 120.0} <= numbers_in_text("twenty-six trucks, a 2 minute budget")
+    assert {3.0, 26.0} <= numbers_in_text("第三辆车坏了，用二十六辆车")
+    # dataset names are not numbers
+    assert 101.0 not in numbers_in_text("route X-n101-k25")
+    assert to_digits("两分钟") == "2分钟"
+
+
+@pytest.mark.parametrize(("tool", "args", "text", "expected"), [
+    ("plan_routes", {}, "Route X-n101-k25 with 26 trucks, keep it under 30 seconds", {"num_vehicles": 26, "time_limit_s": 30}),
+    ("plan_routes", {}, "用二十六辆车规划demo-city，两分钟内", {"num_vehicles": 26, "time_limit_s": 120}),
+    ("plan_routes", {}, "plan demo-city, capacity 900 kg", {"vehicle_capacity": 900}),
+    ("replan", {"event": "vehicle_breakdown"}, "truck 4 just broke down at 10:30", {"vehicle": 4, "at": "10:30"}),
+    ("replan", {"event": "vehicle_breakdown"}, "4号车十点半抛锚了", {"vehicle": 4, "at": "10:30"}),
+    ("replan", {"event": "traffic_delay"}, "van 3 is stuck in traffic, 25 minutes late", {"vehicle": 3, "minutes": 25}),
+    ("replan", {"event": "cancel_orders"}, "cancel orders 12, 17 and 30", {"orders": [12, 17, 30]}),
+    ("replan", {"event": "new_orders"}, "新增订单101、102", {"orders": [101, 102]}),
+    ("explain_plan", {"question": "why_late"}, "why is order 17 late?", {"order": 17}),
+    ("explain_plan", {"question": "what_if_move"}, "what if we move order 12 to truck 3", {"order": 12, "vehicle": 3}),
+    ("explain_plan", {"question": "what_if_fleet"}, "what if we had 20?", {"num_vehicles": 20}),
+])
+def test_stated_slots(tool, args, text, expected):
+    assert stated_slots(tool, args, text) == expected
+
+
+def test_ambiguous_numbers_are_left_alone():
+    # two different fleet sizes: nothing is stated beyond doubt
+    assert "num_vehicles" not in stated_slots("plan_routes", {}, "compare 20 trucks and 25 trucks")
+    assert "vehicle" not in stated_slots("replan", {"event": "vehicle_breakdown"}, "truck 4 or truck 5 broke down")
+
+
+def test_faithfulness_allows_rounding_and_ids_but_not_inventions():
+    facts = [{"cost": 28523.4, "gap_pct": 3.38, "plan_id": "plan-7"}]
+    assert unbacked_numbers("plan-7 costs 28523 (3.4% above best)", facts, []) == []
+    assert unbacked_numbers("it saves 900 km", facts, []) == [900.0]
+    assert unbacked_numbers("with 26 trucks it costs 28523", facts, ["use 26 trucks"]) == []
