@@ -155,10 +155,24 @@ def schedule_jobs(dataset: str, method: str = "rl", rollouts: int | None = None,
                "start": best["start"].tolist()}
     sched_id = Store().save_schedule(inst.name, payload) if save else None
     facts["schedule_id"] = sched_id
-    gap = f" ({facts['gap_pct']:.1f}% above the best known {bks:g})" if bks else ""
-    late_txt = "; {n_late_jobs} job(s) late, total tardiness {total_tardiness}" if inst.due is not None else ""
-    message = ("Schedule {schedule_id} for {dataset} ({n_jobs} jobs, {n_machines} machines) by {method}: "
-               "makespan {makespan}" + gap.replace("{", "{{").replace("}", "}}") + late_txt + ".")
+    message, message_zh = schedule_messages(facts)
     log.info("scheduled %s with %s: makespan %s", inst.name, best_method, facts["makespan"])
-    return {"schedule_id": sched_id, "facts": facts, "message": message, "makespan": facts["makespan"],
+    return {"schedule_id": sched_id, "facts": facts, "message": message, "message_zh": message_zh,
+            "makespan": facts["makespan"],
             "gap_pct": facts["gap_pct"], "schedule": rows, "compare": table}
+
+
+def schedule_messages(facts: dict[str, Any]) -> tuple[str, str]:
+    """Template sentences (English, Chinese) grounded in ``facts``."""
+    bks = facts.get("best_known")
+    gap = f" ({facts['gap_pct']:.1f}% above the best known {bks:g})" if bks else ""
+    gap_zh = f"（比已知最优 {bks:g} 高 {facts['gap_pct']:.1f}%）" if bks else ""
+    late = (f"; {facts['n_late_jobs']} job(s) late, total tardiness {facts['total_tardiness']}"
+            if "n_late_jobs" in facts else "")
+    late_zh = (f"；{facts['n_late_jobs']} 个工件延期，总延期 {facts['total_tardiness']}" if "n_late_jobs" in facts else "")
+    sid = facts.get("schedule_id") or "the schedule"
+    en = (f"Schedule {sid} for {facts['dataset']} ({facts['n_jobs']} jobs, {facts['n_machines']} machines) "
+          f"by {facts['method']}: makespan {facts['makespan']}{gap}{late}.")
+    zh = (f"{facts['dataset']} 的排产方案 {facts.get('schedule_id') or ''}（{facts['n_jobs']} 个工件，{facts['n_machines']} 台设备，"
+          f"方法 {facts['method']}）：总完工时间 {facts['makespan']}{gap_zh}{late_zh}。")
+    return en, zh

@@ -75,7 +75,8 @@ def plan_routes(dataset: str, num_vehicles: int | None = None, vehicle_capacity:
     return {"plan_id": plan_id, "dataset": ref.name, "cost": round(result.cost, 3),
             "unit": inst.units.get("distance", ""), "routes": [r.to_dict() for r in result.routes],
             "feasible": result.feasible, "violations": result.violations, "facts": facts,
-            "message": plan_message(plan_id, inst, result, facts), "notes": notes,
+            "message": plan_message(plan_id, inst, result, facts),
+            "message_zh": plan_message_zh(plan_id, inst, result, facts), "notes": notes,
             "summary": result.summary(), "history": result.to_dict()["history"]}
 
 
@@ -146,6 +147,22 @@ def plan_message(plan_id: str | None, inst: RoutingInstance, result: RouteResult
     if not result.feasible:
         msg += f". WARNING: the plan breaks constraints: {'; '.join(result.violations[:3])}"
     return msg + "."
+
+
+def plan_message_zh(plan_id: str | None, inst: RoutingInstance, result: RouteResult, facts: dict[str, Any]) -> str:
+    """The same sentence in Chinese, for dispatchers who write Chinese."""
+    unit = {"km": " 公里"}.get(facts["distance_unit"], f" {facts['distance_unit']}" if facts["distance_unit"] else "")
+    msg = (f"{inst.name} 的方案 {plan_id or ''}：{facts['num_vehicles']} 辆车中用 {facts['vehicles_used']} 辆，"
+           f"完成全部 {facts['orders']} 个订单，总里程 {facts['cost']:g}{unit}")
+    if "gap_pct" in facts:
+        msg += f"（比已知最优 {facts['best_known']:g} 高 {facts['gap_pct']:.2f}%）"
+    if facts["late_orders"]:
+        msg += f"；{len(facts['late_orders'])} 个订单迟到"
+    elif inst.has_time_windows:
+        msg += "；所有订单均在时间窗内送达"
+    if not result.feasible:
+        msg += "。警告：方案违反约束：" + "；".join(result.violations[:3])
+    return msg + "。"
 
 
 def instance_for_plan(plan: dict[str, Any] | str) -> tuple[RoutingInstance, dict[str, Any]]:
