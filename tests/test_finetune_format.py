@@ -102,3 +102,15 @@ def test_generator_covers_the_contract_and_validates() -> None:
                         ("incident_type", INCIDENT_TYPES), ("guidance", ("gnn", "none"))):
         assert {(key, v) for v in values} <= seen, key
     assert generate(5, seed=1) == generate(5, seed=1)
+
+
+def test_cli_bad_input_is_a_clear_json_error() -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["finetune", "eval", "--limit", "0", "--json"])
+    assert res.exit_code == 2 and json.loads(res.stdout)["error"].startswith("--limit must be at least 1")
+    res = runner.invoke(app, ["finetune", "run", "--phases", "pretrain,bake", "--json"])
+    assert res.exit_code == 2 and "'bake'" in json.loads(res.stdout)["error"]
