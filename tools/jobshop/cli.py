@@ -130,7 +130,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if as_json:
             print_json(result)
             return
-        console.print(result["message"].format(**facts))
+        console.print(result["message"])
         if result["compare"]:
             console.print(simple_table(f"Methods on {facts['dataset']}", result["compare"]))
         else:
