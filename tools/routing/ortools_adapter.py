@@ -46,6 +46,7 @@ BALANCE_SPAN_COEFFICIENT = 100
 # CVRP first-solution portfolio: each strategy gets this share of the budget, the best continues.
 PORTFOLIO = ("LOCAL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC")
 PORTFOLIO_FRACTION = 0.1
+PORTFOLIO_MIN_SHARE_S = 0.3  # below this (budgets under 3 s) one strategy gets the whole budget
 
 ProgressFn = Callable[[float, float], None]
 
@@ -131,8 +132,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     portfolio_fraction = float(overrides.pop("portfolio_fraction", PORTFOLIO_FRACTION))
     if portfolio is None and start_routes is None and "first_solution_strategy" not in (guidance.search or {}):
         portfolio = PORTFOLIO if not instance.has_time_windows else None
-    if portfolio and start_routes is None:
-        share = portfolio_fraction * max(deadline - stop.now(), 0.0)
+    share = portfolio_fraction * max(deadline - stop.now(), 0.0)
+    if portfolio and start_routes is None and share >= PORTFOLIO_MIN_SHARE_S:
         best: tuple[float, list[list[int]], str] | None = None
         for strategy in portfolio:
             found, used, value = _run(instance, objective, soft, [strategy], overrides, guidance, None, stop,
@@ -174,12 +175,14 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
     for k, strategy in enumerate(strategies):
         for attempt_candidates in ([candidates, None] if candidates is not None else [None]):
             remaining = deadline - stop.now()
-            if remaining <= 0.05 and (k > 0 or attempt_candidates is not candidates):
+            if remaining <= 0.05 and k > 0:
                 return None, None, float("inf")
+            # a plan beats no plan: the first strategy always gets a short try (on all arcs too)
+            remaining = max(remaining, 0.2)
             model = build_model(instance, objective, soft, cost_matrix=cost_matrix, candidates=attempt_candidates)
             routing = model.routing
             _watch(routing, instance, stop, deadline, report)
-            wall = remaining if stop.clock == "wall" else remaining * 20 + 60
+            wall = remaining if stop.clock == "wall" else remaining * 10 + 10  # CPU budgets: a wall-clock backstop
             params = search_parameters(strategy, max(wall, 0.05), overrides)
             solution = None
             if start_routes is not None:

@@ -33,4 +33,4 @@ class MaxRuntime:
     @property
     def wall_cap(self) -> float:
         """Wall-clock seconds to allow the solver: the budget, or a generous cap for CPU budgets."""
-        return self.seconds if self.clock == "wall" else self.seconds * 20 + 60
+        return self.seconds if self.clock == "wall" else self.seconds * 10 + 10
