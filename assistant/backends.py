@@ -31,6 +31,27 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "finetune" / "artifacts"
 DEFAULT_MODEL = os.environ.get("DIAODU_MODEL", str(ARTIFACTS / "teacher"))
 
 
+def fit_context(messages: list[dict[str, Any]], count_tokens: Any, budget: int) -> list[dict[str, Any]]:
+    """The most recent messages that fit in ``budget`` tokens.
+
+    Small models have short context windows: the current turn (the last user message and what
+    follows it) is always kept; earlier turns are added newest first while they fit, each turn
+    whole so a tool result never loses its call.
+    """
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=0)
+    kept = list(messages[last_user:])
+    if count_tokens(kept) > budget:  # even the current turn is too long: shorten its tool results
+        kept = [m if m["role"] != "tool" else {**m, "content": str(m["content"])[:300]} for m in kept]
+    starts = [i for i, m in enumerate(messages[:last_user]) if m["role"] == "user"]
+    end = last_user
+    for start in reversed(starts):
+        candidate = list(messages[start:end]) + kept
+        if count_tokens(candidate) > budget:
+            break
+        kept, end = candidate, start
+    return kept
+
+
 def call_schema() -> dict[str, Any]:
     """JSON schema of one tool call ``{"name": ..., "arguments": {...}}`` over the whole contract."""
     return {"oneOf": [{"type": "object", "properties": {"name": {"const": name}, "arguments": json_schema(name)},
@@ -95,6 +116,15 @@ class InprocChatModel:
             self._grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema()), any_whitespace=False)
         return self._grammar
 
+    def _fit(self, messages: list[dict[str, Any]], max_new_tokens: int) -> list[dict[str, Any]]:
+        limit = int(getattr(self.lm.model.config, "max_position_embeddings", 2048))
+        budget = limit - max_new_tokens - 64  # room for a call prefix
+
+        def count(msgs: list[dict[str, Any]]) -> int:
+            return len(self.lm.tokenizer(self.lm.prompt(msgs), add_special_tokens=False)["input_ids"])
+
+        return fit_context(messages, count, budget)
+
     def _generate(self, messages: list[dict[str, Any]], prefix: str = "", max_new_tokens: int = 160,
                   constrained: bool = False, streamer: Any = None) -> str:
         import torch
@@ -102,7 +132,7 @@ class InprocChatModel:
         from finetune.chatformat import IM_END
 
         tok = self.lm.tokenizer
-        enc = tok(self.lm.prompt(messages) + prefix, return_tensors="pt", add_special_tokens=False)
+        enc = tok(self.lm.prompt(self._fit(messages, max_new_tokens)) + prefix, return_tensors="pt", add_special_tokens=False)
         kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": False, "eos_token_id": self.lm.eos_ids,
                                   "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else self.lm.eos_ids[0]}
         if constrained:
@@ -161,12 +191,18 @@ class VllmChatModel:
             data = self.client.get(f"{self.base_url}/models").json()
         except Exception as exc:  # noqa: BLE001 - any connection problem is the same message
             raise DiaoduError(f"cannot reach the vLLM server at {self.base_url}: {exc}", code="backend_unreachable") from None
+        self.max_model_len = int(data["data"][0].get("max_model_len") or 1024)
         return data["data"][0]["id"]
 
     def _prompt(self, messages: list[dict[str, Any]], prefix: str = "") -> str:
         from finetune.chatformat import render_prompt
 
-        return render_prompt(messages) + prefix
+        # no tokenizer here: count conservatively (byte-level BPE averages more than 2.5 bytes a token)
+        def count(msgs: list[dict[str, Any]]) -> int:
+            return int(len(render_prompt(msgs).encode()) / 2.5)
+
+        budget = getattr(self, "max_model_len", 1024) - 256
+        return render_prompt(fit_context(messages, count, budget)) + prefix
 
     def _complete(self, prompt: str, max_tokens: int, **extra: Any) -> str:
         body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0,

@@ -45,3 +45,14 @@ def test_faithfulness_allows_rounding_and_ids_but_not_inventions():
     assert unbacked_numbers("plan-7 costs 28523 (3.4% above best)", facts, []) == []
     assert unbacked_numbers("it saves 900 km", facts, []) == [900.0]
     assert unbacked_numbers("with 26 trucks it costs 28523", facts, ["use 26 trucks"]) == []
+
+
+def test_context_keeps_the_current_turn_and_whole_recent_turns():
+    from assistant.backends import fit_context
+
+    msgs = [{"role": "user", "content": f"turn {i}"} if i % 3 == 0 else
+            {"role": "tool" if i % 3 == 1 else "assistant", "content": "x" * 50} for i in range(12)]
+    count = lambda m: sum(len(x["content"]) for x in m)  # noqa: E731
+    kept = fit_context(msgs, count, 120)
+    assert kept[0]["role"] == "user" and kept[0]["content"] == "turn 6"
+    assert kept[-3:] == msgs[-3:]
