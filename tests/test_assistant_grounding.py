@@ -53,6 +53,6 @@ def test_context_keeps_the_current_turn_and_whole_recent_turns():
     msgs = [{"role": "user", "content": f"turn {i}"} if i % 3 == 0 else
             {"role": "tool" if i % 3 == 1 else "assistant", "content": "x" * 50} for i in range(12)]
     count = lambda m: sum(len(x["content"]) for x in m)  # noqa: E731
-    kept = fit_context(msgs, count, 120)
+    kept = fit_context(msgs, count, 220)  # two turns of 106 characters fit, three do not
     assert kept[0]["role"] == "user" and kept[0]["content"] == "turn 6"
     assert kept[-3:] == msgs[-3:]
