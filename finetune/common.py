@@ -184,3 +184,13 @@ def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]
     model.eval()
     return {"steps": step + 1, "tokens": tokens, "seconds": round(timer(), 1), "final_loss": round(run, 4),
             "loss_curve": curve}
+
+
+def save_tokenizer(tok: Any, out: Path) -> None:
+    """``save_pretrained`` naming the portable ``PreTrainedTokenizerFast`` class (transformers 5 writes its
+    own ``TokenizersBackend`` name, which vLLM's and older loaders may not know)."""
+    tok.save_pretrained(out)
+    cfg_path = Path(out) / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    cfg_path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2) + "\n")

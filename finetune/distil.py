@@ -24,6 +24,7 @@ from finetune.common import (
     masked_ce,
     param_count,
     read_meta,
+    save_tokenizer,
     setup,
     train_steps,
     write_meta,
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     stats = train_steps(student, stream, a.steps, [{"params": list(student.parameters()), "lr": a.lr}], loss_fn,
                         max_seconds=a.max_seconds)
     student.to(torch.bfloat16).save_pretrained(a.out)
-    tok.save_pretrained(a.out)
+    save_tokenizer(tok, a.out)
     t_params = read_meta(a.teacher).get("params")
     write_meta(a.out, kind="student" if a.mode == "kd" else "student-ce",
                config={**student.config.to_dict(), **info, "mode": a.mode, "temperature": a.temperature,

@@ -22,6 +22,7 @@ from finetune.common import (
     masked_ce,
     param_count,
     read_meta,
+    save_tokenizer,
     setup,
     train_steps,
     write_meta,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     stats = train_steps(model, stream, a.steps, groups, lambda m, b: masked_ce(m(input_ids=b["input_ids"],
                         attention_mask=b["attention_mask"]).logits, b["labels"]), max_seconds=a.max_seconds)
     model.to(torch.bfloat16).save_pretrained(a.out)
-    tok.save_pretrained(a.out)
+    save_tokenizer(tok, a.out)
     write_meta(a.out, kind="base", config={**model.config.to_dict(), **info, "lr": a.lr, "emb_lr_scale": a.emb_lr_scale,
                                            "tokens_per_batch": a.tokens_per_batch, "seed": a.seed},
                params=param_count(model), data_hash=data_hash(rows), train=stats,

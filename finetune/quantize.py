@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from finetune.common import read_meta, write_meta
+from finetune.common import read_meta, save_tokenizer, write_meta
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def quantize_model(src: Path, out: Path) -> dict[str, float]:
     out.mkdir(parents=True, exist_ok=True)
     save_file(q, str(out / INT8_FILE))
     model.config.save_pretrained(out)
-    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+    save_tokenizer(AutoTokenizer.from_pretrained(src), out)
     deq = dequantize_state(q)
     err = max(float((deq[k] - v.float()).abs().max()) for k, v in state.items())
     return {"bytes": (out / INT8_FILE).stat().st_size, "max_abs_weight_error": err}

@@ -24,6 +24,7 @@ from finetune.common import (
     masked_ce,
     param_count,
     read_meta,
+    save_tokenizer,
     setup,
     train_steps,
     write_meta,
@@ -67,13 +68,13 @@ def main(argv: list[str] | None = None) -> None:
     config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
               "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base)}
     model.save_pretrained(a.adapter_out)
-    tok.save_pretrained(a.adapter_out)
+    save_tokenizer(tok, a.adapter_out)
     n_lora = sum(p.numel() for p in trainable)
     write_meta(a.adapter_out, kind="adapter", config=config, lora_params=n_lora, data_hash=data_hash(rows), train=stats,
                train_time_s=stats["seconds"], base_meta=read_meta(a.base).get("train", {}).get("seconds"))
     merged = model.merge_and_unload()
     merged.to(torch.bfloat16).save_pretrained(a.merged_out)
-    tok.save_pretrained(a.merged_out)
+    save_tokenizer(tok, a.merged_out)
     base_time = read_meta(a.base).get("train_time_s", 0) or 0
     write_meta(a.merged_out, kind="teacher", config={**merged.config.to_dict(), "lora": config},
                params=param_count(merged), data_hash=data_hash(rows), train=stats,

@@ -19,7 +19,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 from transformers import PreTrainedTokenizerFast
 
 from finetune.chatformat import CHAT_TEMPLATE, EOS, IM_END, IM_START, TOOL_CLOSE, TOOL_OPEN, render_prompt
-from finetune.common import write_meta
+from finetune.common import save_tokenizer, write_meta
 from finetune.data import data_hash, read_jsonl
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     rows = read_jsonl(a.data)
     tok = train_tokenizer(corpus_texts(rows, reference_texts()), a.vocab)
-    tok.save_pretrained(a.out)
+    save_tokenizer(tok, a.out)
     write_meta(a.out, kind="tokenizer", config={"type": "byte-level BPE", "vocab_size": len(tok),
                                                   "pre_tokenizer": "Han isolated + digits individual + ByteLevel"},
                data_hash=data_hash(rows))
