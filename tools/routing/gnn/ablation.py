@@ -116,7 +116,11 @@ def summarise(rows: list[dict[str, Any]], configs: list[str]) -> list[dict[str, 
             worse = [r["gap_pct"] - by_inst[r["instance"]]["none"]["gap_pct"] for r in rs
                      if r["gap_pct"] is not None and "none" in by_inst[r["instance"]]
                      and by_inst[r["instance"]]["none"]["gap_pct"] is not None]
+            paired = [by_inst[r["instance"]]["none"]["gap_pct"] for r in rs if r["gap_pct"] is not None
+                      and "none" in by_inst[r["instance"]] and by_inst[r["instance"]]["none"]["gap_pct"] is not None]
             table.append({"group": group, "config": c, "instances": len(rs),
+                          # plain OR-Tools on the same instances, for configs run on a subset
+                          "none_mean_gap_same_instances_pct": round(float(np.mean(paired)), 3) if paired else None,
                           "feasible": sum(r["feasible"] for r in rs),
                           "mean_gap_pct": round(float(np.mean(gaps)), 3) if gaps else None,
                           "max_worse_than_none_pts": round(max(worse), 3) if worse and c != "none" else None,
@@ -138,8 +142,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--knobs", default="{}", help="JSON overrides of GnnSettings, e.g. '{\"keep\": 6}'")
     p.add_argument("--weights", type=Path, default=None, help="other weights than the shipped ones")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--merge", nargs="*", type=Path, default=None,
+                   help="summarise the rows of earlier runs (their .partial.jsonl files) instead of solving")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.merge is not None:
+        merged = [json.loads(line) for f in args.merge for line in f.read_text().splitlines() if line.strip()]
+        configs = [c for c in CONFIGS if any(r["config"] == c for r in merged)]
+        doc = {"merged_from": [str(f) for f in args.merge], "summary": summarise(merged, configs), "rows": merged}
+        if args.out:
+            args.out.write_text(json.dumps(doc, indent=1, default=str))
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        return
     t_imp = time.perf_counter()
     import torch
 
