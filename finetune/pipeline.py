@@ -42,8 +42,8 @@ class Plan:
     pretrain2_seconds: float = 780
     sft_steps: int = 600
     sft_seconds: float = 480
-    student_steps: int = 700
-    student_seconds: float = 330
+    student_steps: int = 1500
+    student_seconds: float = 840
     tokens_per_batch: int = 2048
     max_len: int = 384
     speed_prompts: int = 24
