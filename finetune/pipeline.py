@@ -2,7 +2,7 @@
 CE-only students) -> INT8 -> evaluation on the independent held-out suite.
 
 ``python -m finetune.pipeline`` reproduces the shipped artifacts in ``finetune/artifacts/`` (about
-an hour on this shared 2-core machine; each phase is capped in steps and in seconds, so it stays under two hours).
+75 minutes at most on this shared 2-core machine; each phase is capped in steps and in seconds, so it stays under two hours).
 ``python -m finetune.pipeline --smoke`` runs tiny sizes into a temporary folder in a few minutes (CI);
 it never touches the shipped artifacts.
 """
