@@ -38,6 +38,8 @@ from tools.registry import run_tool
 log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
+# errors that are answers, not mistakes in the call: asking the model to "repair" them only repeats the call
+FINAL_ERRORS = {"infeasible", "unavailable", "no_plans", "no_schedules", "model_not_found"}
 _COMMIT = re.compile(r"send (it|this|that|the plan|them|the routes?) (out )?to (the )?drivers|commit (the |this |that )?plan|"
                      r"dispatch (it|this|that|the plan)|lock (it|the plan) in|release (the |this )?plan|"
                      r"发给司机|下发|确认派车|发送给司机|派发方案", re.IGNORECASE)
@@ -137,6 +139,9 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
                    else "Sorry, I could not turn that into a valid request. Could you rephrase it?")
             turn["answer"] = msg
             return {"next": "respond", "turn": turn, "messages": [{"role": "assistant", "content": msg}]}
+        tried = {_call_key(c["tool"], c["args"]) for c in turn.get("calls", []) if not c["ok"]}
+        if pending and all(_call_key(p["tool"], p["args"]) in tried for p in pending):
+            return {"next": "explain", "turn": turn}  # the same failed call again: answer with its error instead
         if pending:
             return {"next": "act", "pending": pending, "turn": turn}
         answer = raw.strip()
@@ -153,7 +158,7 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         call_lines = [f"<tool_call>{json.dumps({'name': p['tool'], 'arguments': p['args']}, ensure_ascii=False)}</tool_call>"
                       for p in state.get("pending", [])]
         messages.append({"role": "assistant", "content": "\n".join(call_lines)})
-        failed = False
+        failed = repairable = False
         writer = get_stream_writer()
         for p in state.get("pending", []):
             writer({"tool_start": p["tool"], "args": p["args"]})
@@ -162,10 +167,11 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
             turn.setdefault("calls", []).append(rec)
             messages.append({"role": "tool", "content": compact_result(rec)})
             failed |= not outcome.ok
+            repairable |= not outcome.ok and outcome.result.get("code") not in FINAL_ERRORS
             if outcome.ok:
                 _update_focus(focus, p["tool"], outcome.args, outcome.result)
         focus.numbers = (focus.numbers + sorted(numbers_in_text(_last_user(state))))[-20:]
-        nxt = "understand" if failed and state.get("repairs", 0) < MAX_REPAIRS else "explain"
+        nxt = "understand" if repairable and state.get("repairs", 0) < MAX_REPAIRS else "explain"
         return {"messages": messages, "turn": turn, "focus": focus.to_dict(), "pending": [], "next": nxt,
                 "repairs": state.get("repairs", 0) + (1 if failed else 0)}
 
@@ -242,6 +248,10 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
     graph.add_edge("approve", END)
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def _call_key(tool: str, args: dict[str, Any]) -> str:
+    return tool + json.dumps(args, sort_keys=True, default=str)
 
 
 def _update_focus(focus: Focus, tool: str, args: dict[str, Any], result: dict[str, Any]) -> None:
