@@ -124,7 +124,7 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
             except DiaoduError as exc:
                 problems.append(exc.message)
                 continue
-            grounded = ground_call(call["name"], args, user, focus)
+            grounded = ground_call(call["name"], args, user, focus, earlier_text="\n".join(_user_texts(state)[:-1]))
             turn.setdefault("grounding", []).extend(grounded.changes)
             if grounded.question:
                 turn["answer"] = grounded.question

@@ -87,11 +87,15 @@ def mentioned_datasets(text: str) -> list[str]:
     """Dataset names written in ``text`` (whole tokens, case-insensitive), longest first."""
     names = sorted(all_datasets(), key=len, reverse=True)
     lower = text.lower()
-    return [n for n in names if re.search(r"(?<![\w-])" + re.escape(n.lower()) + r"(?![\w-])", lower)]
+    # ASCII boundaries: in Chinese text a name sits right against ideographs ("给demo-small排路线")
+    return [n for n in names if re.search(r"(?<![A-Za-z0-9_-])" + re.escape(n.lower()) + r"(?![A-Za-z0-9_-])", lower)]
 
 
-def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -> Grounded:
-    """Check ``args`` (already validated against the contract) for one call of ``tool``."""
+def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, earlier_text: str = "") -> Grounded:
+    """Check ``args`` (already validated against the contract) for one call of ``tool``.
+
+    ``earlier_text`` is what the user said in earlier turns (a dataset named there still counts).
+    """
     out = dict(args)
     changes: list[str] = []
     said = numbers_in_text(user_text)
@@ -109,6 +113,10 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus) -
         elif resolved is not None and not named and current and resolved.lower() != current.lower():
             changes.append(f"dataset {name!r} -> {current!r} (not named by the user; the dataset in focus)")
             resolved = current
+        elif resolved is not None and not named and not current and \
+                resolved.lower() not in {n.lower() for n in mentioned_datasets(earlier_text)}:
+            # nobody named it: an invented dataset is a guess, so ask
+            return Grounded(out, changes + [f"dataset {name!r} was never named"], ask("dataset", user_text))
         if resolved is None:
             if current and not named:
                 resolved = current
