@@ -242,7 +242,8 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
     graph.add_node("respond", respond)
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", lambda s: s["next"],
-                                {"act": "act", "respond": "respond", "approve": "approve", "understand": "understand"})
+                                {"act": "act", "respond": "respond", "approve": "approve", "understand": "understand",
+                                 "explain": "explain"})
     graph.add_conditional_edges("act", lambda s: s["next"], {"understand": "understand", "explain": "explain"})
     graph.add_edge("explain", END)
     graph.add_edge("approve", END)

@@ -138,3 +138,11 @@ def test_bad_messages_are_clear_errors():
             a.ask(bad)  # type: ignore[arg-type]
     with pytest.raises(DiaoduError):
         a.ask("hi", "../../etc/passwd")
+
+
+def test_a_repeated_failed_call_is_not_run_again(spy):
+    model = ScriptedChatModel([call("search_emergency_cases", query="bad"), call("search_emergency_cases", query="bad"),
+                               "Sorry."])
+    r = Assistant(model).ask("bad")
+    assert spy == [{"query": "bad"}]  # the second, identical call never reached the tool
+    assert [c["ok"] for c in r["calls"]] == [False]
