@@ -1,8 +1,8 @@
 """End to end in a real headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright).
 
-A live server on 127.0.0.1 with the real agent, store and OR-Tools; the model is the shipped
-teacher when ``finetune/artifacts/teacher`` exists, else the keyword ``rules-testing`` model
-(``DIAODU_E2E_BACKEND=rules-testing|inproc`` forces one). The test loads the page, asks for a
+A live server on 127.0.0.1 with the real agent, store and OR-Tools; the model is the keyword
+``rules-testing`` stand-in (clearly not a language model), so that the page is tested apart from
+the model's accuracy; ``DIAODU_E2E_BACKEND=inproc`` runs it with the shipped teacher instead. The test loads the page, asks for a
 plan, sees the map and the answer, asks a follow-up in the same conversation, approves the
 plan, and switches the UI to Chinese.
 """
@@ -26,14 +26,15 @@ pytestmark = [
 ]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-TEACHER = Path(__file__).resolve().parents[2] / "finetune" / "artifacts" / "teacher"
 
 
 def _backend() -> str:
     forced = os.environ.get("DIAODU_E2E_BACKEND")
     if forced:
         return forced
-    return "inproc" if TEACHER.exists() else "rules-testing"
+    # The page, the server and the agent are under test here, not the model's accuracy (the gate
+    # suite measures that): a keyword stand-in keeps this test independent of model quality.
+    return "rules-testing"
 
 
 @pytest.fixture
