@@ -80,34 +80,32 @@ class Assistant:
     def _config(thread_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 25}
 
-    def ask(self, text: str, thread_id: str | None = None) -> dict[str, Any]:
-        """Run one user turn; returns the answer, the calls made, and any approval waiting."""
+    def _new_turn(self, text: str, thread_id: str | None) -> tuple[dict[str, Any], str]:
+        """Check a new user turn; returns the graph's input and the thread id (a new one if none)."""
         text = check_message(text)
         thread_id = thread_id or uuid.uuid4().hex[:12]
         self._check_thread_id(thread_id)
         if self.pending_approval(thread_id):
             raise DiaoduError(f"thread {thread_id} is waiting for an approval; approve or reject it first",
                               code="approval_pending")
+        return {"messages": [{"role": "user", "content": text}], "turn": {}, "repairs": 0, "pending": []}, thread_id
+
+    def ask(self, text: str, thread_id: str | None = None) -> dict[str, Any]:
+        """Run one user turn; returns the answer, the calls made, and any approval waiting."""
+        inputs, thread_id = self._new_turn(text, thread_id)
         start = time.perf_counter()
         with self._lock(thread_id):
-            state = self.graph.invoke({"messages": [{"role": "user", "content": text}], "turn": {}, "repairs": 0,
-                                       "pending": []}, self._config(thread_id))
+            state = self.graph.invoke(inputs, self._config(thread_id))
         return self._turn_result(thread_id, state, time.perf_counter() - start)
 
     def ask_stream(self, text: str, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Like :meth:`ask`, yielding ``{"delta": text}`` pieces of the answer as the model writes
         them (``{"replace": text}`` when the faithfulness check swaps the answer for the tools'
         own sentence), then ``{"result": turn}``."""
-        text = check_message(text)
-        thread_id = thread_id or uuid.uuid4().hex[:12]
-        self._check_thread_id(thread_id)
-        if self.pending_approval(thread_id):
-            raise DiaoduError(f"thread {thread_id} is waiting for an approval; approve or reject it first",
-                              code="approval_pending")
+        inputs, thread_id = self._new_turn(text, thread_id)
         start = time.perf_counter()
         state: dict[str, Any] = {}
         with self._lock(thread_id):
-            inputs = {"messages": [{"role": "user", "content": text}], "turn": {}, "repairs": 0, "pending": []}
             for mode, chunk in self.graph.stream(inputs, self._config(thread_id), stream_mode=["custom", "values"]):
                 if mode == "custom":
                     yield dict(chunk)

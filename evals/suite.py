@@ -7,6 +7,7 @@ number and skipped; the rest of the suite still loads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,33 +85,38 @@ def _required_stub(tool: str) -> dict[str, Any]:
     return {k: stubs[k] for k in TOOL_SCHEMAS[tool]["required"]}
 
 
-def load_suite(path: str | Path) -> tuple[list[Scenario], list[LineError]]:
-    """Read a suite; returns the good scenarios and the bad lines (with line numbers)."""
+def _json_lines(path: str | Path, what: str, errors: list[LineError]) -> Iterator[tuple[int, Any]]:
+    """``(line number, object)`` for each non-blank JSON line; bad JSON goes to ``errors``."""
     path = Path(path)
     if not path.is_file():
-        raise DiaoduError(f"suite file not found: {path}", code="file_error")
-    scenarios: list[Scenario] = []
-    errors: list[LineError] = []
-    seen: set[str] = set()
+        raise DiaoduError(f"{what} file not found: {path}", code="file_error")
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, raw in enumerate(f, 1):
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                yield n, json.loads(raw)
             except json.JSONDecodeError as exc:
                 errors.append(LineError(n, f"invalid JSON ({exc.msg} at column {exc.colno})"))
-                continue
-            try:
-                sc = parse_scenario(obj, n)
-            except DiaoduError as exc:
-                errors.append(LineError(n, exc.message))
-                continue
-            if sc.id in seen:
-                errors.append(LineError(n, f"duplicate scenario id {sc.id!r}"))
-                continue
-            seen.add(sc.id)
-            scenarios.append(sc)
+
+
+def load_suite(path: str | Path) -> tuple[list[Scenario], list[LineError]]:
+    """Read a suite; returns the good scenarios and the bad lines (with line numbers)."""
+    scenarios: list[Scenario] = []
+    errors: list[LineError] = []
+    seen: set[str] = set()
+    for n, obj in _json_lines(path, "suite", errors):
+        try:
+            sc = parse_scenario(obj, n)
+        except DiaoduError as exc:
+            errors.append(LineError(n, exc.message))
+            continue
+        if sc.id in seen:
+            errors.append(LineError(n, f"duplicate scenario id {sc.id!r}"))
+            continue
+        seen.add(sc.id)
+        scenarios.append(sc)
+    errors.sort(key=lambda e: e.line)
     return scenarios, errors
 
 
@@ -123,22 +129,12 @@ def write_predictions(path: str | Path, predictions: list[dict[str, Any]]) -> No
 
 def read_predictions(path: str | Path) -> tuple[dict[str, dict[str, Any]], list[LineError]]:
     """Read a predictions file into ``{scenario id: prediction}`` plus bad lines."""
-    path = Path(path)
-    if not path.is_file():
-        raise DiaoduError(f"predictions file not found: {path}", code="file_error")
     out: dict[str, dict[str, Any]] = {}
     errors: list[LineError] = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                errors.append(LineError(n, f"invalid JSON ({exc.msg})"))
-                continue
-            if not isinstance(obj, dict) or "id" not in obj or not isinstance(obj.get("turns"), list):
-                errors.append(LineError(n, "a prediction needs 'id' and a 'turns' list"))
-                continue
-            out[str(obj["id"])] = obj
+    for n, obj in _json_lines(path, "predictions", errors):
+        if not isinstance(obj, dict) or "id" not in obj or not isinstance(obj.get("turns"), list):
+            errors.append(LineError(n, "a prediction needs 'id' and a 'turns' list"))
+            continue
+        out[str(obj["id"])] = obj
+    errors.sort(key=lambda e: e.line)
     return out, errors
