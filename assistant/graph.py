@@ -194,7 +194,9 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         turn["model_seconds"] = turn.get("model_seconds", 0.0) + time.perf_counter() - t0
         bad = unbacked_numbers(answer, facts + [c["args"] for c in calls], _user_texts(state))
         wrong_language = has_chinese(user) != has_chinese(answer)
-        if not answer or bad or wrong_language or "<tool_call>" in answer:
+        # a streamed answer has its special tokens stripped: a call shows up as bare JSON
+        looks_like_call = "<tool_call>" in answer or answer.lstrip().startswith(("{", "[")) or '"arguments"' in answer
+        if not answer or bad or wrong_language or looks_like_call:
             turn["answer_source"] = "template"
             turn["rejected_answer"] = answer
             turn["rejected_numbers"] = bad

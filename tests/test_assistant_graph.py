@@ -146,3 +146,10 @@ def test_a_repeated_failed_call_is_not_run_again(spy):
     r = Assistant(model).ask("bad")
     assert spy == [{"query": "bad"}]  # the second, identical call never reached the tool
     assert [c["ok"] for c in r["calls"]] == [False]
+
+
+def test_an_answer_that_is_a_tool_call_falls_back_to_the_template(spy):
+    a = Assistant(ScriptedChatModel([call("search_emergency_cases", query="spill"),
+                                     '{"name": "plan_routes", "arguments": {"dataset": "ca_fleet10"}}']))
+    r = a.ask("a spill on the ramp")
+    assert r["answer_source"] == "template" and r["answer"].startswith("Found 2 similar cases")
