@@ -101,8 +101,11 @@ class InprocChatModel:
     """
 
     def __init__(self, path: str = DEFAULT_MODEL, constrained: bool = True, threads: int | None = None):
+        from transformers.utils import logging as hf_logging
+
         from finetune.inference import load_model  # heavy: only when a real model is asked for
 
+        hf_logging.disable_progress_bar()  # a chat turn is no place for a weight-loading progress bar
         self.name = str(path)
         self.lm = load_model(path, threads=threads)
         self.constrained = constrained
