@@ -146,6 +146,7 @@ class Assistant:
         """Every thread id the checkpointer knows, newest first."""
         conn = getattr(self.checkpointer, "conn", None)
         if isinstance(conn, sqlite3.Connection):  # one indexed query instead of reading every checkpoint
+            self.checkpointer.setup()  # the saver creates its tables lazily; a fresh database has none yet
             with self.checkpointer.lock:
                 rows = conn.execute("SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints "
                                     "GROUP BY thread_id ORDER BY last DESC").fetchall()
