@@ -159,6 +159,8 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
     if "at" in out and not _time_said(out["at"], user_text):
         changes.append(f"dropped at={out['at']!r} (not in the user's words)")
         del out["at"]
+    if "location" in out:  # "the G4 expressway" names the same place as "G4 expressway"
+        out["location"] = re.sub(r"^(the|a|an)\s+", "", out["location"].strip(), flags=re.IGNORECASE)
     if "location" in out and out["location"].lower() not in user_text.lower():
         changes.append(f"dropped location={out['location']!r} (not in the user's words)")
         del out["location"]
@@ -169,8 +171,8 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         if road != out.get("road"):
             changes.append(f"road {out.get('road')!r} -> {road!r} (named by the user)")
         out["road"] = road
-    if tool == "search_emergency_cases" and not out.get("query", "").strip():
-        out["query"] = user_text
+    if tool == "search_emergency_cases":
+        _ground_emergency(out, user_text, changes)
 
     # 6. essential arguments: ask rather than guess.
     cond = out.get("event") or out.get("question")
@@ -180,6 +182,21 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
     if changes:
         log.info("grounding %s: %s", tool, "; ".join(changes))
     return Grounded(out, changes)
+
+
+def _ground_emergency(out: dict[str, Any], user_text: str, changes: list[str]) -> None:
+    """The query is the dispatcher's own words; an incident type the words make clear wins."""
+    from knowledge_graph.lexicon import infer_type_scores  # cue words only: no graph, no encoder
+
+    if out.get("query", "").strip() != user_text.strip():
+        changes.append("query -> the user's words")
+        out["query"] = user_text.strip()
+    scores = infer_type_scores(user_text)
+    if scores:
+        best, share = max(scores.items(), key=lambda kv: kv[1])
+        if share >= 0.7 and out.get("incident_type") != best:
+            changes.append(f"incident_type {out.get('incident_type')!r} -> {best!r} (the user's words)")
+            out["incident_type"] = best
 
 
 def _road_named(proposed: str | None, user_text: str, plan_id: str) -> str | None:

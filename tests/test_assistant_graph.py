@@ -30,8 +30,8 @@ def spy(monkeypatch):
 
     def fake_search(**kwargs):
         seen.append(kwargs)
-        if kwargs["query"] == "bad":
-            raise DiaoduError("query 'bad' is not useful; describe the situation")
+        if kwargs.get("location") == "ramp":
+            raise DiaoduError("unknown place 'ramp'; name the road or ramp, e.g. G15 ramp")
         return {"facts": {"cases": 2, "top_case": "case-7"}, "message": "Found 2 similar cases; the closest is case-7."}
 
     monkeypatch.setitem(registry.IMPLEMENTATIONS, "search_emergency_cases", ("tests.test_assistant_graph", "_spy_target"))
@@ -50,7 +50,8 @@ def test_tool_call_then_faithful_answer(spy):
                                      "I found 2 similar cases; case-7 is the closest."]))
     r = a.ask("tanker spill on the G15 ramp, what do we do?")
     assert [c["tool"] for c in r["calls"]] == ["search_emergency_cases"]
-    assert spy == [{"query": "tanker spill on G15 ramp"}]
+    # grounding: the query is the dispatcher's own words, the incident type the one they make clear
+    assert spy == [{"query": "tanker spill on the G15 ramp, what do we do?", "incident_type": "hazmat_spill"}]
     assert r["answer_source"] == "model" and "case-7" in r["answer"]
 
 
@@ -78,12 +79,12 @@ def test_malformed_or_malicious_output_never_reaches_a_tool(spy, bad):
 
 
 def test_tool_error_goes_back_to_the_model_which_repairs(spy):
-    model = ScriptedChatModel([call("search_emergency_cases", query="bad"),
-                               call("search_emergency_cases", query="spill on ramp"), "2 cases found."])
-    r = Assistant(model).ask("spill on ramp")
+    model = ScriptedChatModel([call("search_emergency_cases", query="x", location="ramp"),
+                               call("search_emergency_cases", query="x"), "2 cases found."])
+    r = Assistant(model).ask("a car crashed on the ramp")
     assert [c["ok"] for c in r["calls"]] == [False, True]
     # the second model call saw the error message
-    assert any("describe the situation" in m["content"] for m in model.seen[1] if m["role"] == "tool")
+    assert any("unknown place" in m["content"] for m in model.seen[1] if m["role"] == "tool")
     assert r["answer"] == "2 cases found."
 
 
@@ -141,10 +142,10 @@ def test_bad_messages_are_clear_errors():
 
 
 def test_a_repeated_failed_call_is_not_run_again(spy):
-    model = ScriptedChatModel([call("search_emergency_cases", query="bad"), call("search_emergency_cases", query="bad"),
-                               "Sorry."])
-    r = Assistant(model).ask("bad")
-    assert spy == [{"query": "bad"}]  # the second, identical call never reached the tool
+    model = ScriptedChatModel([call("search_emergency_cases", query="x", location="ramp"),
+                               call("search_emergency_cases", query="x", location="ramp"), "Sorry."])
+    r = Assistant(model).ask("a car crashed on the ramp")
+    assert len(spy) == 1  # the second, identical call never reached the tool
     assert [c["ok"] for c in r["calls"]] == [False]
 
 
