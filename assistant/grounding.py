@@ -175,7 +175,7 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         _ground_emergency(out, user_text, changes)
 
     # 6. essential arguments: ask rather than guess.
-    cond = out.get("event") or out.get("question")
+    cond = str(out.get("event") or out.get("question") or "")
     needed = ESSENTIAL.get((tool, cond))
     if needed and needed not in out:
         return Grounded(out, changes, ask(needed, user_text))
