@@ -82,7 +82,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
         if plot is not None and plot.suffix.lower() not in {".png", ".svg", ".pdf", ".jpg", ".jpeg"}:
             raise DiaoduError(f"--plot must end in .png, .svg, .pdf or .jpg; got {str(plot)!r}")
-        args = dict(dataset=dataset, num_vehicles=vehicles, vehicle_capacity=capacity, time_limit_s=time_limit,
+        args: dict[str, Any] = dict(dataset=dataset, num_vehicles=vehicles, vehicle_capacity=capacity, time_limit_s=time_limit,
                     objective=objective, guidance=guidance, seed=seed)
         if as_json:
             result = plan_routes(**args)
