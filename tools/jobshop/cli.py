@@ -74,28 +74,10 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
     for row in rows:
         groups.setdefault(_group(row["instance"], row["shape"]), []).append(row)
     groups["all"] = rows
-    summary = []
-    for g, rs in groups.items():
-        s: dict[str, Any] = {"group": g, "instances": len(rs)}
-        for c in cols:
-            gaps = [r[f"{c}_gap"] for r in rs if r.get(f"{c}_gap") is not None]
-            s[f"{c}_gap"] = round(mean(gaps), 2) if gaps else None
-            for t in ("s", "cpu_s"):
-                if f"{c}_{t}" in rs[0]:
-                    s[f"{c}_{t}"] = round(mean(r[f"{c}_{t}"] for r in rs), 3)
-                    s[f"{c}_{t}_max"] = round(max(r[f"{c}_{t}"] for r in rs), 3)
-        summary.append(s)
+    summary = [_group_summary(g, rs, cols) for g, rs in groups.items()]
     ta = [r for r in rows if re.fullmatch(r"ta(0[1-9]|1\d|20)", r["instance"])]
     if ta:
-        s = {"group": "ta01-ta20", "instances": len(ta)}
-        for c in cols:
-            gaps = [r[f"{c}_gap"] for r in ta if r.get(f"{c}_gap") is not None]
-            s[f"{c}_gap"] = round(mean(gaps), 2) if gaps else None
-            for t in ("s", "cpu_s"):
-                if f"{c}_{t}" in ta[0]:
-                    s[f"{c}_{t}"] = round(mean(r[f"{c}_{t}"] for r in ta), 3)
-                    s[f"{c}_{t}_max"] = round(max(r[f"{c}_{t}"] for r in ta), 3)
-        summary.append(s)
+        summary.append(_group_summary("ta01-ta20", ta, cols))
     return {"rows": rows, "summary": summary, "methods": cols, "rollouts": rollouts, "time_limit_s": time_limit_s}
 
 
@@ -176,3 +158,16 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                      **{f"{c} s": s.get(f"{c}_s") for c in cols if f"{c}_s" in s},
                                      **{f"{c} cpu s": s.get(f"{c}_cpu_s") for c in cols if f"{c}_cpu_s" in s}}
                                     for s in result["summary"]]))
+
+
+def _group_summary(group: str, rows: list[dict], cols: list[str]) -> dict[str, Any]:
+    """Mean gap per method over ``rows``, with mean and max wall and CPU seconds."""
+    s: dict[str, Any] = {"group": group, "instances": len(rows)}
+    for c in cols:
+        gaps = [r[f"{c}_gap"] for r in rows if r.get(f"{c}_gap") is not None]
+        s[f"{c}_gap"] = round(mean(gaps), 2) if gaps else None
+        for t in ("s", "cpu_s"):
+            if f"{c}_{t}" in rows[0]:
+                s[f"{c}_{t}"] = round(mean(r[f"{c}_{t}"] for r in rows), 3)
+                s[f"{c}_{t}_max"] = round(max(r[f"{c}_{t}"] for r in rows), 3)
+    return s
