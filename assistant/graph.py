@@ -129,7 +129,7 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
             if grounded.question:
                 turn["answer"] = grounded.question
                 return {"next": "respond", "turn": turn, "messages": [{"role": "assistant", "content": grounded.question}]}
-            pending.append({"tool": call["name"], "args": grounded.args})
+            pending.append({"tool": grounded.tool or call["name"], "args": grounded.args})
         if problems and not pending:
             if state.get("repairs", 0) < MAX_REPAIRS:
                 note = "; ".join(problems)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.numbers import has_chinese, numbers_in_text
-from assistant.slots import stated_slots
+from assistant.slots import enum_values_stated, stated_slots
 from tools.contract import TOOL_SCHEMAS
 from tools.core.datasets import ROUTING_KINDS, all_datasets, resolve
 from tools.core.errors import DiaoduError
@@ -76,6 +76,7 @@ class Grounded:
     args: dict[str, Any]
     changes: list[str] = field(default_factory=list)
     question: str | None = None
+    tool: str | None = None  # set when grounding moved the call to another tool
 
 
 def ask(key: str, user_text: str) -> str:
@@ -100,6 +101,18 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
     changes: list[str] = []
     said = numbers_in_text(user_text)
 
+    # 0. a dataset the user named decides between routing and job-shop scheduling.
+    other = _OTHER_DATASET_TOOL.get(tool)
+    if other:
+        named_all = mentioned_datasets(user_text)
+        if named_all and not any(_kind_ok(n, DATASET_KINDS[tool]) for n in named_all):
+            fits = [n for n in named_all if _kind_ok(n, DATASET_KINDS[other])]
+            if fits:
+                moved = ground_call(other, {"dataset": fits[0]}, user_text, focus, earlier_text)
+                moved.changes.insert(0, f"tool {tool} -> {other} ({fits[0]} is a {other} dataset)")
+                moved.tool = moved.tool or other
+                return moved
+
     # 1. dataset names must exist and be what the user means.
     if "dataset" in TOOL_SCHEMAS[tool]["properties"]:
         kinds = DATASET_KINDS[tool]
@@ -107,7 +120,14 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         current = focus.schedule_dataset if tool == "schedule_jobs" else focus.dataset
         name = out.get("dataset")
         resolved = _try_resolve(name, kinds) if name else None
-        if named and (resolved is None or resolved.lower() not in {n.lower() for n in named}):
+        # a name the user wrote that the workspace lacks goes to the tool, which says it is
+        # missing and lists the closest ones (better than asking for a name already given)
+        unknown = None if named else _unknown_dataset_named(user_text, name)
+        if unknown and (resolved is None or resolved.lower() != unknown.lower()):
+            changes.append(f"dataset {name!r} -> {unknown!r} (named by the user; not in the workspace)")
+            out["dataset"] = unknown
+            name, resolved = unknown, unknown
+        elif named and (resolved is None or resolved.lower() not in {n.lower() for n in named}):
             changes.append(f"dataset {name!r} -> {named[0]!r} (named by the user)")
             resolved = _try_resolve(named[0], kinds)
         elif resolved is not None and not named and current and resolved.lower() != current.lower():
@@ -144,6 +164,20 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
             changes.append(f"{key} {out.get(key)!r} -> {value!r} (stated by the user)")
             out[key] = value
 
+    # 3b. an enumerated choice (objective, guidance, method) must be in the user's words: stated
+    # beyond doubt wins, unbacked ones are dropped (the tool's default is the safe choice).
+    for key in TOOL_SCHEMAS[tool]["properties"]:
+        stated = enum_values_stated(tool, key, user_text)
+        if stated is None:
+            continue
+        if len(stated) == 1 and out.get(key) != stated[0]:
+            changes.append(f"{key} {out.get(key)!r} -> {stated[0]!r} (stated by the user)")
+            out[key] = stated[0]
+        elif key in out and out[key] not in stated and \
+                out[key] not in (enum_values_stated(tool, key, earlier_text) or []):
+            changes.append(f"dropped {key}={out[key]!r} (not in the user's words)")
+            del out[key]
+
     # 4. numbers must be backed by the user's words (this turn, or earlier ones for follow-ups).
     backing = said | set(focus.numbers)
     for key, spec in TOOL_SCHEMAS[tool]["properties"].items():
@@ -165,7 +199,7 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         changes.append(f"dropped location={out['location']!r} (not in the user's words)")
         del out["location"]
     if tool == "replan" and out.get("event") == "road_closure":
-        road = _road_named(out.get("road"), user_text, out.get("plan_id", "latest"))
+        road = _road_named(out.get("road"), user_text, out.get("plan_id", "latest")) or _road_phrase(user_text)
         if road is None:
             return Grounded(out, changes, ask("road", user_text))
         if road != out.get("road"):
@@ -215,6 +249,61 @@ def _road_named(proposed: str | None, user_text: str, plan_id: str) -> str | Non
             return str(r.get("name"))
     if proposed and proposed.lower() in text:
         return proposed
+    return None
+
+
+_OTHER_DATASET_TOOL = {"plan_routes": "schedule_jobs", "schedule_jobs": "plan_routes"}
+
+# Dataset-shaped words: "shift-b", "north-2026-11-24", "zone5". Hyphenated words of the trade
+# are not dataset names.
+_DS_TOKEN = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+|[A-Za-z]+\d+[A-Za-z0-9]*)(?![A-Za-z0-9_-])")
+_NOT_DATASETS = re.compile(r"gnn|tools|sat|^(?:on|re|first|multi|rear|pile|follow|real|long|well|half|cold|time|"
+                           r"most|e|x|non|co|self|pre|post|top|up|check|drop|pick|set)-|-(?:up|time|end|based|guided|free|off|in)$"
+                           r"|\d+-?(?:s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hour|hours|kg|km|truck|trucks|van|vans|"
+                           r"vehicle|vehicles|ton|tonne)$|^\d+(?:[.-]\d+)*$|^(?:[gs]\d+|exit\d+|v\d+|plan-\d+)$", re.IGNORECASE)
+_DS_CUE_BEFORE = re.compile(r"(?:dataset|data|file|instance|orders|for|on|in|of|called|named|route|routes|plan|run|load|solve|"
+                            r"schedule|routing|from|imported|import|uploaded|数据集|数据|文件|订单|给|把|对|用)\s*[\"'“‘]?\s*$", re.IGNORECASE)
+_DS_CUE_AFTER = re.compile(r"^\s*[\"'”’]?\s*(?:dataset|data|file|instance|orders|run|batch|set|shop|这个|这套|的|数据|订单|排|规划|路线)",
+                           re.IGNORECASE)
+
+
+def _unknown_dataset_named(text: str, proposed: str | None) -> str | None:
+    """A dataset name the user wrote that the workspace does not have (at most one), if any."""
+    if proposed and _DS_TOKEN.fullmatch(proposed) and re.search(
+            r"(?<![A-Za-z0-9_-])" + re.escape(proposed) + r"(?![A-Za-z0-9_-])", text, re.IGNORECASE) \
+            and not _NOT_DATASETS.search(proposed):
+        return proposed
+    found = []
+    for m in _DS_TOKEN.finditer(text):
+        token = m.group(1)
+        if _NOT_DATASETS.search(token) or token.lower() in {n.lower() for n in all_datasets()}:
+            continue
+        cued = _DS_CUE_BEFORE.search(text[: m.start()]) or _DS_CUE_AFTER.search(text[m.end():])
+        if cued or any(ch.isdigit() for ch in token) or has_chinese(text):
+            found.append(token)
+    return found[0] if len(set(found)) == 1 else None
+
+
+_ROAD_KINDS = (r"(?:road|street|bridge|expressway|highway|avenue|tunnel|lane|ramp|flyover|overpass|underpass|motorway|"
+               r"freeway|boulevard|drive)")
+# A capitalised name ("Harbour Road", "G15 ramp") first, then a common noun ("the ring road").
+_ROAD_EN_NAME = re.compile(r"((?:[A-Z0-9][\w'-]*\s+){1,3}(?i:" + _ROAD_KINDS + r"))\b")
+_ROAD_EN_COMMON = re.compile(r"\b((?:ring|main|high|north|south|east|west|coast|river|harbou?r|airport|port)\s+" + _ROAD_KINDS
+                             + r")\b", re.IGNORECASE)
+_ROAD_ZH = re.compile(r"([A-Za-z0-9\u4e00-\u9fff]{1,8}?(?:路|大道|大桥|桥|高速|隧道|街|高架|环线|立交))")
+
+
+def _road_phrase(user_text: str) -> str | None:
+    """The road the user named in their own words, when the plan's map does not know it.
+
+    The replanning tool then reports that this road is not on the map (and lists the roads it
+    knows), which answers better than asking which road was meant.
+    """
+    for pattern in (_ROAD_EN_NAME, _ROAD_EN_COMMON, _ROAD_ZH):
+        for m in pattern.finditer(user_text):
+            phrase = re.sub(r"^(?:the|a|an)\s+", "", m.group(1).strip(), flags=re.IGNORECASE)
+            if not re.fullmatch(_ROAD_KINDS + r"|[路街桥]", phrase, flags=re.IGNORECASE):
+                return phrase
     return None
 
 

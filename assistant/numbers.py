@@ -42,9 +42,27 @@ def _word_value(m: re.Match[str]) -> str:
     return str(value) if value or (single or "").lower() == "zero" else m.group(0)
 
 
+# Durations people say without a digit, rewritten before the number words are ("an hour" is
+# 1 hour, not the article "an"; "一个半小时" is 90 minutes, not 1 and a half).
+_DURATIONS = [(re.compile(p, re.IGNORECASE), r) for p, r in (
+    (r"\b(?:an|one) hour and a half\b|\b(?:an|one) and a half hours?\b", "90 minutes"),
+    (r"\bhalf an hour\b|\bhalf-hour\b|\bhalf hour\b", "30 minutes"),
+    (r"\ba quarter of an hour\b|\ba quarter hour\b", "15 minutes"),
+    (r"\b(?:an|one) hour\b", "1 hour"),
+    (r"\bhalf a minute\b", "30 seconds"),
+    (r"\b(?:a|one) minute\b", "1 minute"),
+    (r"一个半(?:小时|钟头)", "90分钟"),
+    (r"半(?:个)?(?:小时|钟头)", "30分钟"),
+    (r"一刻钟", "15分钟"),
+    (r"半分钟", "30秒"),
+)]
+
+
 def to_digits(text: str) -> str:
     """``text`` with Chinese numerals and English number words written as digits."""
     out = text or ""
+    for pattern, repl in _DURATIONS:
+        out = pattern.sub(repl, out)
     if has_chinese(out):
         # cn2an rejects some mixed strings; their digits still count
         with contextlib.suppress(ValueError, KeyError, IndexError):

@@ -60,8 +60,11 @@ def stated_slots(tool: str, args: dict[str, Any], user_text: str) -> dict[str, A
             _put(out, "vehicle", vehicle)
         if event == "traffic_delay":
             _put(out, "minutes", minutes)
-        if event in ("new_orders", "cancel_orders") and orders_list:
-            out["orders"] = orders_list
+        if event in ("new_orders", "cancel_orders"):
+            # "new drops just arrived: 88, 91, 93": without the word "order", the bare numbers are the orders
+            listed = orders_list or _bare_numbers(t)
+            if listed:
+                out["orders"] = listed
         at = _clock(t)
         if at:
             out["at"] = at
@@ -92,6 +95,16 @@ def _order_list(t: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", m.group(1))] if m else []
 
 
+def _bare_numbers(t: str) -> list[int]:
+    """Integers in ``t`` that are not a clock time, a duration, a quantity or a vehicle's number."""
+    t = re.sub(r"(?<!\d)\d{1,2}:\d{2}(?!\d)|\d{1,2}\s*点(?:\s*半|\s*\d{1,2}\s*分?)?|\b\d{1,2}\s*(?:am|pm)\b", " ", t, flags=re.IGNORECASE)
+    t = re.sub(_VEH + r"\s*(?:#|no\.?|number)?\s*\d+|\d+\s*号?(?:车|货车)|(?:车|货车)\s*\d+", " ", t, flags=re.IGNORECASE)
+    t = re.sub(r"\d+\s*(?:(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|kg|km)(?![A-Za-z])|%|秒|分钟|小时|公斤|公里|辆|台|个)", " ", t,
+               flags=re.IGNORECASE)
+    t = re.sub(r"\d+\s+(?:new\s+|more\s+|extra\s+)?(?:orders|drops|stops|deliveries|jobs)", " ", t, flags=re.IGNORECASE)
+    return [int(x) for x in re.findall(r"(?<![\d.])\d+(?![\d.])", t)]
+
+
 def _clock(t: str) -> str | None:
     hits = {f"{int(h):02d}:{int(m):02d}" for h, m in re.findall(r"\b([01]?\d|2[0-3]):([0-5]\d)\b", t)}
     for h, half, mins in re.findall(r"([01]?\d|2[0-3])\s*点\s*(半)?(?:\s*(\d{1,2})\s*分?)?", t):
@@ -99,3 +112,62 @@ def _clock(t: str) -> str | None:
     for h, ap in re.findall(r"\b(1[0-2]|0?[1-9])\s*(am|pm)\b", t, re.IGNORECASE):
         hits.add(f"{int(h) % 12 + (12 if ap.lower() == 'pm' else 0):02d}:00")
     return hits.pop() if len(hits) == 1 else None
+
+
+# Cue words for the enumerated arguments, English and Chinese. A value counts as stated when
+# one of its cues is in the user's words; "none" cues (negations) are checked before "gnn"
+# ones because "without the GNN" contains "GNN".
+_ENUM_CUES: dict[tuple[str, str], dict[str, list[str]]] = {
+    ("plan_routes", "objective"): {
+        "vehicles": [r"few(?:est|er)?\s+(?:\w+\s+)?(?:trucks?|vans?|vehicles?|lorr(?:y|ies)|rigs?|cars?)",
+                     r"(?:min(?:imi[sz]e|imum|imal)?|smallest|least|lowest)\s+(?:the\s+)?(?:number of\s+)?(?:trucks?|vans?|vehicles?|fleet|lorr)",
+                     r"smallest fleet", r"fleet size", r"as few", r"number of (?:trucks|vans|vehicles)",
+                     r"少(?:用|派|开|出)", r"车(?:辆)?(?:数)?(?:最少|越少|尽量少)", r"最少的车", r"车队规模", r"用车最少", r"派车最少"],
+        "lateness": [r"\blate(?:ness)?\b", r"on[- ]time", r"punctual", r"delay", r"time[- ]windows?", r"\bwait",
+                     r"迟到", r"准时", r"按时", r"晚点", r"延误", r"时间窗", r"超时", r"等太久", r"时效"],
+        "balance": [r"balanc", r"\beven(?:ly)?\b", r"\bfair", r"same amount", r"equal", r"similar (?:length|amount|work)",
+                    r"均衡", r"平均", r"差不多", r"均匀", r"平衡"],
+        "distance": [r"distance", r"mileage", r"\bkm\b", r"kilomet", r"shortest", r"short(?:er)? (?:routes|driving|trips)",
+                     r"less driving", r"travel cost",
+                     r"里程", r"距离", r"路程", r"少跑", r"最短", r"公里"],
+    },
+    ("plan_routes", "guidance"): {
+        "none": [r"(?:without|no|not|don'?t|skip|off|disable)\s+(?:\w+\s+){0,3}(?:gnn|neural|graph net|guidance)",
+                 r"(?:gnn|guidance|neural\s+\w+)\s+(?:off|disabled|switched off|turned off)", r"plain or-?tools", r"or-?tools only",
+                 r"不(?:用|要|开)\s*(?:gnn|GNN|神经|引导|图)", r"(?:关掉|关闭|关了)\s*(?:gnn|GNN|引导)?", r"(?:gnn|GNN|引导)\s*(?:关掉|关闭|关了|不开)",
+                 r"纯\s*or-?tools", r"只用\s*or-?tools"],
+        "gnn": [r"\bgnn\b", r"graph neural", r"neural", r"graph network", r"learned guidance", r"图神经", r"神经网络", r"引导"],
+    },
+    ("schedule_jobs", "method"): {
+        "compare": [r"\bcompare\b", r"comparison", r"all (?:the )?(?:methods|rules|approaches)", r"every (?:method|rule)",
+                    r"side by side", r"each method", r"对比", r"比较", r"所有方法", r"各种方法", r"全部方法"],
+        "cp_sat": [r"cp-?sat", r"constraint programming", r"exact solver", r"optimal", r"约束规划", r"精确"],
+        "spt": [r"\bspt\b", r"shortest[- ]processing", r"最短加工"],
+        "mwkr": [r"\bmwkr\b", r"most work remaining", r"most[- ]work[- ]remaining", r"剩余工作"],
+        "mopnr": [r"\bmopnr\b", r"most operations remaining", r"most[- ]operations", r"剩余工序"],
+        "fifo": [r"\bfifo\b", r"first[- ]in", r"first[- ]come", r"先进先出", r"先到先"],
+        "rl": [r"\brl\b", r"reinforcement", r"learned policy", r"trained policy", r"\bpolicy\b", r"强化学习", r"策略"],
+    },
+}
+
+
+# \b counts ideographs as word characters, so "开着GNN跑" has no boundary around GNN; this one
+# looks at ASCII letters only.
+_ASCII_BOUNDARY = r"(?:(?<![A-Za-z])(?=[A-Za-z])|(?<=[A-Za-z])(?![A-Za-z]))"
+
+
+def enum_values_stated(tool: str, key: str, text: str) -> list[str] | None:
+    """The values of the enumerated argument ``key`` whose cue words are in ``text``.
+
+    ``None`` when there is no lexicon for that argument (nothing can be said about it).
+    """
+    cues = _ENUM_CUES.get((tool, key))
+    if cues is None:
+        return None
+    hits = [value for value, pats in cues.items()
+            if any(re.search(p.replace(r"\b", _ASCII_BOUNDARY), text, re.IGNORECASE) for p in pats)]
+    if key == "guidance" and "none" in hits:
+        hits = ["none"]  # a negated mention of the GNN still mentions it
+    if key == "method" and "compare" in hits:
+        hits = ["compare"]  # "compare RL with CP-SAT" names methods to compare
+    return hits

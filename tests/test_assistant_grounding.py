@@ -56,3 +56,58 @@ def test_context_keeps_the_current_turn_and_whole_recent_turns():
     kept = fit_context(msgs, count, 220)  # two turns of 106 characters fit, three do not
     assert kept[0]["role"] == "user" and kept[0]["content"] == "turn 6"
     assert kept[-3:] == msgs[-3:]
+
+
+def test_spoken_durations():
+    assert {60.0, 3600.0} <= numbers_in_text("van 2 is held up for an hour")
+    assert {30.0, 1800.0} <= numbers_in_text("about half an hour behind")
+    assert 90.0 in numbers_in_text("堵了一个半小时")
+    assert stated_slots("replan", {"event": "traffic_delay"}, "van two is stuck for half an hour") == {"vehicle": 2, "minutes": 30}
+
+
+@pytest.mark.parametrize(("text", "orders"), [
+    ("three more drops to add: 41, 42, 57", [41, 42, 57]),
+    ("customer pulled #8 and #15", [8, 15]),
+    ("van 2 got 2 extra orders: 70, 71", [70, 71]),
+    ("加单：61、62，10:30以后", [61, 62]),
+])
+def test_order_lists_without_the_word_order(text, orders):
+    assert stated_slots("replan", {"event": "new_orders"}, text)["orders"] == orders
+
+
+def _ground(tool, args, text):
+    from assistant.grounding import Focus, ground_call
+
+    return ground_call(tool, args, text, Focus())
+
+
+def test_enumerated_choices_follow_the_users_words():
+    # invented objective dropped, stated one set, a negated GNN mention means no guidance
+    assert _ground("plan_routes", {"dataset": "demo-city", "objective": "balance"}, "route demo-city with 9 vans").args == \
+        {"dataset": "demo-city", "num_vehicles": 9}
+    assert _ground("plan_routes", {"dataset": "demo-city"}, "route demo-city, nobody should arrive late").args == \
+        {"dataset": "demo-city", "objective": "lateness"}
+    assert _ground("plan_routes", {"dataset": "demo-city", "guidance": "gnn"}, "demo-city but switch the GNN off").args == \
+        {"dataset": "demo-city", "guidance": "none"}
+    assert _ground("schedule_jobs", {"dataset": "ft06", "method": "rl"}, "ft06 用先进先出排一下").args == \
+        {"dataset": "ft06", "method": "fifo"}
+
+
+def test_a_job_shop_dataset_moves_the_call_to_the_scheduler():
+    g = _ground("plan_routes", {"dataset": "ft10"}, "ft10 please, most work remaining first")
+    assert g.tool == "schedule_jobs" and g.args == {"dataset": "ft10", "method": "mwkr"} and g.question is None
+
+
+def test_a_named_but_missing_dataset_goes_to_the_tool_not_a_question():
+    g = _ground("plan_routes", {"dataset": "demo-city"}, "plan the west-yard-7 orders with 4 trucks")
+    assert g.question is None and g.args == {"dataset": "west-yard-7", "num_vehicles": 4}
+    # hyphenated words of the trade are not dataset names: nothing named, so ask
+    assert _ground("plan_routes", {"dataset": "zz-made-up"}, "a GNN-guided plan, on-time please").question
+
+
+def test_a_road_named_off_the_map_goes_to_the_tool():
+    from assistant.grounding import _road_phrase
+
+    assert _road_phrase("Lakeside Avenue is shut for a parade") == "Lakeside Avenue"
+    assert _road_phrase("人民路封了，重新排") == "人民路"
+    assert _road_phrase("a road is closed somewhere") is None

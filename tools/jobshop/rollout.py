@@ -46,12 +46,15 @@ def load_policy(path: str | Path | None = None) -> JobShopPolicy:
 
 def run_policy(policy: JobShopPolicy, env: BatchJobShop, op_emb: torch.Tensor, *, greedy_rows: int = 0,
                generator: torch.Generator | None = None, actions: np.ndarray | None = None,
-               keep_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+               keep_grad: bool = False, per_step: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
     """Roll ``env`` to the end with ``policy``.
 
     The first ``greedy_rows`` rows take the argmax, the others sample; with ``actions [B, T]`` the
     given actions are replayed (teacher forcing). Returns the summed log-probability of the
     taken actions ``[B]`` and the mean entropy ``[B]`` (with gradients when ``keep_grad``).
+    When ``per_step`` is a list, each decision step appends its ``(log-probability [B], critic
+    value [B])`` to it (for PPO's per-step ratios and the critic's targets).
     """
     B = env.B
     n_inst, n_nodes = op_emb.shape[0], op_emb.shape[1]
@@ -72,8 +75,9 @@ def run_policy(policy: JobShopPolicy, env: BatchJobShop, op_emb: torch.Tensor, *
                 t += 1
                 continue
             node = torch.from_numpy(np.where(env.finished, pad_row, base + np.minimum(env.next_op, env.L - 1)))
-            logits, _ = policy(emb, node, torch.from_numpy(env.finished),
-                               torch.from_numpy(env.job_features()), torch.from_numpy(env.mask))
+            logits, value = policy(emb, node, torch.from_numpy(env.finished),
+                                   torch.from_numpy(env.job_features()), torch.from_numpy(env.mask),
+                                   with_value=per_step is not None)
             lp = torch.log_softmax(logits, dim=-1)
             if actions is not None:
                 a_t = torch.from_numpy(actions[:, t])
@@ -81,7 +85,11 @@ def run_policy(policy: JobShopPolicy, env: BatchJobShop, op_emb: torch.Tensor, *
                 a_t = torch.multinomial(lp.detach().exp(), 1, generator=generator).squeeze(1)
                 if greedy_rows:
                     a_t[:greedy_rows] = lp[:greedy_rows].detach().argmax(-1)
-            logp = logp + lp.gather(1, a_t[:, None]).squeeze(1)
+            step_lp = lp.gather(1, a_t[:, None]).squeeze(1)
+            logp = logp + step_lp
+            if per_step is not None:
+                assert value is not None
+                per_step.append((step_lp, value))
             p = lp.exp()
             ent = ent + -(p * lp.masked_fill(~torch.from_numpy(env.mask), 0.0)).sum(-1)
             env.step(a_t.numpy())

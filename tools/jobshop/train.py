@@ -2,10 +2,12 @@
 
 Seeded; trains on Taillard-style random instances of a few sizes and writes
 ``tools/jobshop/weights/policy.safetensors`` and ``meta.json`` (config, seeds, data hash,
-validation curve). Two algorithms:
+validation curve). Three algorithms:
 
 - ``reinforce``: REINFORCE with a POMO-style shared baseline: K rollouts of each instance, the
   advantage of a rollout is (mean cost of its instance's rollouts − its cost) / std;
+- ``ppo``: actor-critic PPO: the critic learns each decision state's POMO-normalised return and
+  the actor's per-step advantage is that return minus the critic's value (clipped ratios);
 - ``selflabel`` (default): the best of the K sampled rollouts of each instance is the label and
   the policy is trained by cross-entropy on its actions (self-labelling, a max-baseline variant of
   the same sample-and-compare idea; it learns faster per sample on job shops).
@@ -53,6 +55,9 @@ class TrainConfig:
     val_instances: int = 8
     val_every: int = 20
     threads: int = 1
+    ppo_epochs: int = 2
+    clip: float = 0.2
+    value_coef: float = 0.5
     init: str | None = None  # start from these weights (a continuation phase)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
@@ -64,6 +69,39 @@ def evaluate(policy: JobShopPolicy, instances: list[JobShopInstance]) -> float:
     with torch.no_grad():
         run_policy(policy, env, policy.encode(instances), greedy_rows=env.B)
     return float(env.makespan().mean())
+
+
+def ppo_update(policy: JobShopPolicy, opt: torch.optim.Optimizer, cfg: TrainConfig,
+               insts: list[JobShopInstance], actions: np.ndarray, cost: np.ndarray,
+               old_logp: torch.Tensor) -> torch.Tensor:
+    """PPO epochs over one batch of sampled schedules (actor-critic with a POMO-normalised return).
+
+    The episode's return is its makespan relative to the other rollouts of the same instance,
+    ``(mean − cost) / std`` (POMO's shared baseline, which removes the instance's scale); the
+    critic ``V(s_t)`` learns that return from each decision state and the actor's per-step
+    advantage is ``return − V(s_t)``, clipped-ratio updated for ``cfg.ppo_epochs`` epochs.
+    """
+    ret = torch.from_numpy(((cost.mean(axis=1, keepdims=True) - cost)
+                            / (cost.std(axis=1, keepdims=True) + 1e-6)).reshape(-1)).float()
+    loss = torch.zeros(())
+    for _ in range(cfg.ppo_epochs):
+        steps: list[tuple[torch.Tensor, torch.Tensor]] = []
+        replay = BatchJobShop(insts, repeats=cfg.samples)
+        _, ent = run_policy(policy, replay, policy.encode(insts), actions=actions, keep_grad=True, per_step=steps)
+        new_logp = torch.stack([lp for lp, _ in steps], dim=1)
+        values = torch.stack([v for _, v in steps], dim=1)
+        adv = ret[:, None] - values.detach()
+        adv = (adv - adv.mean()) / (adv.std() + 1e-6)
+        ratio = torch.exp(new_logp - old_logp)
+        clipped = torch.clamp(ratio, 1 - cfg.clip, 1 + cfg.clip)
+        policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
+        value_loss = ((values - ret[:, None]) ** 2).mean()
+        loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy * ent.mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+        opt.step()
+    return loss.detach()
 
 
 def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
@@ -103,27 +141,34 @@ def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
         insts = [random_instance(n, m, seed=s) for s in seeds]
         policy.train()
         env = BatchJobShop(insts, repeats=cfg.samples)
+        sampled: list[tuple[torch.Tensor, torch.Tensor]] = []
         with torch.no_grad():
-            run_policy(policy, env, policy.encode(insts), generator=gen)
+            run_policy(policy, env, policy.encode(insts), generator=gen,
+                       per_step=sampled if cfg.algo == "ppo" else None)
         cost = env.costs(Weights())["cost"].reshape(len(insts), cfg.samples)
         actions = env.actions.reshape(len(insts), cfg.samples, -1)
-        emb = policy.encode(insts)
-        if cfg.algo == "selflabel":
+        if cfg.algo == "ppo":
+            loss = ppo_update(policy, opt, cfg, insts, actions.reshape(len(insts) * cfg.samples, -1), cost,
+                              torch.stack([lp for lp, _ in sampled], dim=1))
+        elif cfg.algo == "selflabel":
+            emb = policy.encode(insts)
             best = cost.argmin(axis=1)
             acts = actions[np.arange(len(insts)), best]
             replay = BatchJobShop(insts)
             logp, ent = run_policy(policy, replay, emb, actions=acts, keep_grad=True)
             loss = -(logp / replay.total_steps).mean() - cfg.entropy * ent.mean()
         else:
+            emb = policy.encode(insts)
             adv = (cost.mean(axis=1, keepdims=True) - cost) / (cost.std(axis=1, keepdims=True) + 1e-6)
             replay = BatchJobShop(insts, repeats=cfg.samples)
             logp, ent = run_policy(policy, replay, emb, actions=actions.reshape(replay.B, -1), keep_grad=True)
             loss = -(torch.from_numpy(adv.reshape(-1)).float() * logp).mean() / replay.total_steps \
                 - cfg.entropy * ent.mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        opt.step()
+        if cfg.algo != "ppo":  # ppo_update steps the optimiser itself
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
         if it % cfg.val_every == 0:
             v = evaluate(policy, val)
             el = time.perf_counter() - t_start
@@ -157,20 +202,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=40.0)
     ap.add_argument("--max-iters", type=int, default=100_000)
-    ap.add_argument("--algo", choices=["selflabel", "reinforce"], default="selflabel")
+    ap.add_argument("--algo", choices=["selflabel", "reinforce", "ppo"], default="selflabel")
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--instances", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--sizes", default="10x10,15x10,15x15", help="comma-separated JxM sizes, cycled")
     ap.add_argument("--val-every", type=int, default=20)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--ppo-epochs", type=int, default=2)
+    ap.add_argument("--entropy", type=float, default=0.0)
     ap.add_argument("--init", default=None, help="start from these weights (continuation phase)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
     cfg = TrainConfig(seed=args.seed, minutes=args.minutes, max_iters=args.max_iters, algo=args.algo,
                       samples=args.samples, instances_per_iter=args.instances, lr=args.lr,
-                      sizes=sizes, val_every=args.val_every, init=args.init)  # type: ignore[arg-type]
+                      sizes=sizes, val_every=args.val_every, init=args.init,
+                      ppo_epochs=args.ppo_epochs, entropy=args.entropy)  # type: ignore[arg-type]
     train(cfg, args.out)
 
 
