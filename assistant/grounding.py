@@ -158,25 +158,30 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         except DiaoduError:
             return Grounded(out, changes, ask("plan", user_text))
 
-    # 3. what the user's words state beyond doubt wins over the model's copy of it
-    for key, value in stated_slots(tool, out, user_text).items():
-        if key in TOOL_SCHEMAS[tool]["properties"] and out.get(key) != value:
-            changes.append(f"{key} {out.get(key)!r} -> {value!r} (stated by the user)")
-            out[key] = value
-
-    # 3b. an enumerated choice (objective, guidance, method) must be in the user's words: stated
-    # beyond doubt wins, unbacked ones are dropped (the tool's default is the safe choice).
+    # 3. an enumerated choice (event, question, objective, guidance, method) follows the user's
+    # words: one stated beyond doubt wins; an unbacked optional one is dropped (the tool's
+    # default is the safe choice). First, because the event or question decides the slots.
+    required = set(TOOL_SCHEMAS[tool].get("required", []))
     for key in TOOL_SCHEMAS[tool]["properties"]:
         stated = enum_values_stated(tool, key, user_text)
         if stated is None:
             continue
         if len(stated) == 1 and out.get(key) != stated[0]:
             changes.append(f"{key} {out.get(key)!r} -> {stated[0]!r} (stated by the user)")
+            if key in required and key in out:
+                # another event or question needs other details: keep only what the user's words give
+                out = {k: v for k, v in out.items() if k in required or k in ("plan_id", "dataset")}
             out[key] = stated[0]
-        elif key in out and out[key] not in stated and \
+        elif key in out and key not in required and out[key] not in stated and \
                 out[key] not in (enum_values_stated(tool, key, earlier_text) or []):
             changes.append(f"dropped {key}={out[key]!r} (not in the user's words)")
             del out[key]
+
+    # 3b. what the user's words state beyond doubt wins over the model's copy of it
+    for key, value in stated_slots(tool, out, user_text).items():
+        if key in TOOL_SCHEMAS[tool]["properties"] and out.get(key) != value:
+            changes.append(f"{key} {out.get(key)!r} -> {value!r} (stated by the user)")
+            out[key] = value
 
     # 4. numbers must be backed by the user's words (this turn, or earlier ones for follow-ups).
     backing = said | set(focus.numbers)
@@ -225,12 +230,54 @@ def _ground_emergency(out: dict[str, Any], user_text: str, changes: list[str]) -
     if out.get("query", "").strip() != user_text.strip():
         changes.append("query -> the user's words")
         out["query"] = user_text.strip()
+    if "location" not in out:
+        place = _place_named(user_text)
+        if place:
+            changes.append(f"location -> {place!r} (the user's words)")
+            out["location"] = place
     scores = infer_type_scores(user_text)
     if scores:
         best, share = max(scores.items(), key=lambda kv: kv[1])
         if share >= 0.7 and out.get("incident_type") != best:
             changes.append(f"incident_type {out.get('incident_type')!r} -> {best!r} (the user's words)")
             out["incident_type"] = best
+
+
+_PLACE_KINDS = (r"(?:expressway|highway|motorway|freeway|road|street|avenue|drive|bridge|ramp|tunnel|ring road|district|depot|hub|"
+                r"port|yard|warehouse|terminal|station|market|park|interchange|exit|gate)")
+_PLACE_EN = [
+    # "on Ring Road North", "on the S20", "at Exit 14", "on the G4 expressway"
+    re.compile(r"\b(?:on|at|near|in|across|along|by|outside|off)\s+(?:the\s+)?((?:[A-Z0-9][\w'-]*)(?:\s+[A-Z0-9][\w'-]*)*"
+               r"(?:\s+(?i:" + _PLACE_KINDS + r"))?)"),
+    # "at warehouse C", "gate 3"
+    re.compile(r"\b((?:warehouse|depot|gate|exit|dock|bay|hub|zone|terminal|pier)\s+[A-Z0-9]\w*)\b"),
+    # "at the north hub", "across the east district", "at the depot"
+    re.compile(r"\b(?:on|at|near|in|across|along|outside)\s+the\s+((?:(?:north|south|east|west|main|central|old|new|inner|outer)\s+)?"
+               + _PLACE_KINDS + r")\b", re.IGNORECASE),
+]
+_ZH_PLACE_SUFFIX = (r"(?:路|大道|大桥|桥|高速|隧道|街|高架|环|区|仓库|仓|出口|枢纽|港|中心|园|匝道|立交|码头|站|市场)")
+_PLACE_ZH = re.compile(r"([^\s，。、！？,.!?把在于了的是有上里下从往向到和与及]{0,8}?" + _ZH_PLACE_SUFFIX + ")")
+_ZH_PLACE_MORE = re.compile(_ZH_PLACE_SUFFIX + "+")
+
+
+def _place_named(user_text: str) -> str | None:
+    """The place the user named for an incident (a known place first, then the words' own)."""
+    from knowledge_graph.lexicon import place_names  # local: grounding stays light without the graph
+
+    lower = user_text.lower()
+    for name in sorted(place_names(), key=len, reverse=True):
+        if len(name) >= 2 and name.lower() in lower:
+            return user_text[lower.index(name.lower()):][: len(name)]
+    for pattern in _PLACE_EN:
+        m = pattern.search(user_text)
+        if m and m.group(1).lower() not in ("the", "a", "an"):
+            return m.group(1).strip()
+    if has_chinese(user_text):
+        m = _PLACE_ZH.search(user_text)
+        if m:  # the shortest name, extended by a following suffix ("北环" + "路")
+            more = _ZH_PLACE_MORE.match(user_text, m.end())
+            return m.group(1) + (more.group(0) if more else "")
+    return None
 
 
 def _road_named(proposed: str | None, user_text: str, plan_id: str) -> str | None:

@@ -58,11 +58,24 @@ _DURATIONS = [(re.compile(p, re.IGNORECASE), r) for p, r in (
 )]
 
 
+_ZH_CLOCK = re.compile(r"([零一二两三四五六七八九十]{1,3})点(?:([零一二三四五六七八九十]{1,3})(分?))?")
+
+
+def _zh_clock(m: re.Match[str]) -> str:
+    # cn2an reads "两点四十" as the decimal 2.40; a clock time is hours and minutes
+    hours = cn2an.cn2an(m.group(1), "smart")
+    minutes = f"{int(cn2an.cn2an(m.group(2), 'smart')):02d}分" if m.group(2) else ""
+    return f"{int(hours)}点{minutes}"
+
+
 def to_digits(text: str) -> str:
     """``text`` with Chinese numerals and English number words written as digits."""
     out = text or ""
     for pattern, repl in _DURATIONS:
         out = pattern.sub(repl, out)
+    if has_chinese(out):
+        with contextlib.suppress(ValueError, KeyError, IndexError):
+            out = _ZH_CLOCK.sub(_zh_clock, out)
     if has_chinese(out):
         # cn2an rejects some mixed strings; their digits still count
         with contextlib.suppress(ValueError, KeyError, IndexError):

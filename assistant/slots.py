@@ -72,7 +72,7 @@ def stated_slots(tool: str, args: dict[str, Any], user_text: str) -> dict[str, A
         question = args.get("question")
         if question in ("why_vehicle", "why_late", "what_if_move"):
             _put(out, "order", _one(order_vals))
-        if question == "what_if_move":
+        if question in ("what_if_move", "why_vehicle"):
             _put(out, "vehicle", vehicle)
         if question == "what_if_fleet":
             # the question is about a fleet size: a lone number in it is that size ("what if we had 20?")
@@ -106,12 +106,19 @@ def _bare_numbers(t: str) -> list[int]:
 
 
 def _clock(t: str) -> str | None:
-    hits = {f"{int(h):02d}:{int(m):02d}" for h, m in re.findall(r"\b([01]?\d|2[0-3]):([0-5]\d)\b", t)}
-    for h, half, mins in re.findall(r"([01]?\d|2[0-3])\s*点\s*(半)?(?:\s*(\d{1,2})\s*分?)?", t):
-        hits.add(f"{int(h):02d}:{30 if half else int(mins or 0):02d}")
-    for h, ap in re.findall(r"\b(1[0-2]|0?[1-9])\s*(am|pm)\b", t, re.IGNORECASE):
-        hits.add(f"{int(h) % 12 + (12 if ap.lower() == 'pm' else 0):02d}:00")
+    """The one clock time in ``t`` ("10:30", "2:40 pm", "十点半", "下午两点四十"), else None."""
+    hits = set()
+    for h, m, ap in re.findall(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)\s*(am|pm)?", t, re.IGNORECASE):
+        hits.add(f"{_24h(int(h), ap.lower() == 'pm'):02d}:{int(m):02d}")
+    for pm, h, half, mins in re.findall(r"(下午|晚上|傍晚)?\s*(?<!\d)([01]?\d|2[0-3])\s*点\s*(半)?(?:\s*(\d{1,2})\s*分?)?", t):
+        hits.add(f"{_24h(int(h), bool(pm)):02d}:{30 if half else int(mins or 0):02d}")
+    for h, ap in re.findall(r"(?<![\d:])(1[0-2]|0?[1-9])\s*(am|pm)\b", t, re.IGNORECASE):
+        hits.add(f"{_24h(int(h), ap.lower() == 'pm'):02d}:00")
     return hits.pop() if len(hits) == 1 else None
+
+
+def _24h(hour: int, pm: bool) -> int:
+    return hour + 12 if pm and hour < 12 else hour
 
 
 # Cue words for the enumerated arguments, English and Chinese. A value counts as stated when
@@ -137,6 +144,29 @@ _ENUM_CUES: dict[tuple[str, str], dict[str, list[str]]] = {
                  r"不(?:用|要|开)\s*(?:gnn|GNN|神经|引导|图)", r"(?:关掉|关闭|关了)\s*(?:gnn|GNN|引导)?", r"(?:gnn|GNN|引导)\s*(?:关掉|关闭|关了|不开)",
                  r"纯\s*or-?tools", r"只用\s*or-?tools"],
         "gnn": [r"\bgnn\b", r"graph neural", r"neural", r"graph network", r"learned guidance", r"图神经", r"神经网络", r"引导"],
+    },
+    ("replan", "event"): {
+        "vehicle_breakdown": [r"\bbr(?:oke|oken|eaks?)\b", r"breakdown", r"\bdied\b", r"flat tyre", r"flat tire", r"out of (?:action|service)",
+                              r"won'?t start", r"engine (?:failure|trouble)", r"\bbroke down\b",
+                              r"坏", r"抛锚", r"故障", r"不能用", r"趴窝", r"爆胎", r"开不了"],
+        "traffic_delay": [r"\bdelay", r"\bstuck\b", r"traffic", r"congest", r"\bjam", r"held up", r"running late", r"behind schedule",
+                          r"堵", r"延误", r"晚了?\s*\d+", r"拥堵", r"塞车", r"耽误"],
+        "road_closure": [r"\bclosed\b", r"\bshut\b", r"\bblocked\b", r"closure", r"roadworks", r"封", r"关闭", r"不通"],
+        "new_orders": [r"new (?:orders?|drops?|customers?|deliver)", r"extra orders?", r"rush order", r"\badd(?:ed)?\b", r"fit (?:them|it) in",
+                       r"slot (?:them|it) in", r"squeeze", r"came in", r"加单", r"新增", r"下单", r"插进", r"新订单", r"加进", r"加急", r"补"],
+        "cancel_orders": [r"cancel", r"\bdrop (?:order|#|\d)", r"\bremove", r"take (?:them|it) out", r"pulled", r"called off", r"\bare off\b",
+                          r"取消", r"不要了", r"不要货", r"撤", r"删", r"退单"],
+    },
+    ("explain_plan", "question"): {
+        "why_late": [r"\blate\b", r"迟到", r"晚了", r"晚到", r"咋晚", r"为什么.*晚", r"超时"],
+        "why_vehicle": [r"why (?:does|is|did|do) (?:van|truck|vehicle|car|lorry|rig|driver)", r"why (?:is|does|did) .{0,30}(?:on|with|assigned to|go to|in) "
+                        r"(?:van|truck|vehicle|car|lorry)", r"(?:为啥|为什么|怎么).{0,6}(?:送|跑到|交给|分给|分到|派给)"],
+        "what_if_move": [r"\bmove\b", r"\bmoved\b", r"reassign", r"\bswap\b", r"(?:went|go|goes|put) (?:it )?(?:on|to|onto) (?:truck|van|vehicle)",
+                         r"换到", r"挪到", r"调到", r"移到", r"单给\d+号车", r"放到\d+号车"],
+        "what_if_fleet": [r"fleet", r"what if (?:we|i) (?:had|have|use|used|only had)", r"only \d+ (?:trucks|vans|vehicles)",
+                          r"车队", r"只有\s*\d+\s*辆", r"砍到", r"减到\s*\d+\s*辆", r"要是.*\d+\s*辆"],
+        "summary": [r"summar", r"overview", r"recap", r"总结", r"概况", r"汇总", r"概览"],
+        "cost_breakdown": [r"\bcost", r"breakdown", r"\bspend", r"expens", r"成本", r"费用", r"花费"],
     },
     ("schedule_jobs", "method"): {
         "compare": [r"\bcompare\b", r"comparison", r"all (?:the )?(?:methods|rules|approaches)", r"every (?:method|rule)",

@@ -7,7 +7,10 @@ simple prefix rule so "leak" covers "leaking"); Chinese cues match as substrings
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 
 # type -> (English cues, Chinese cues); a cue may carry a weight as "word:2".
 LEXICON: dict[str, tuple[list[str], list[str]]] = {
@@ -85,3 +88,17 @@ def infer_type_scores(text: str) -> dict[str, float]:
             scores[itype] = s
     total = sum(scores.values())
     return {t: v / total for t, v in scores.items()} if total else {}
+
+
+def place_names() -> list[str]:
+    """Every name of the graph's places (English, Chinese and aliases), for grounding locations."""
+    return list(_place_names())
+
+
+@functools.cache
+def _place_names() -> tuple[str, ...]:
+    path = Path(__file__).resolve().parent / "data" / "places.json"
+    names: list[str] = []
+    for place in json.loads(path.read_text(encoding="utf-8")):
+        names += [place.get("name_en") or "", place.get("name_zh") or "", *place.get("aliases", [])]
+    return tuple(n for n in names if n)

@@ -111,3 +111,33 @@ def test_a_road_named_off_the_map_goes_to_the_tool():
     assert _road_phrase("Lakeside Avenue is shut for a parade") == "Lakeside Avenue"
     assert _road_phrase("人民路封了，重新排") == "人民路"
     assert _road_phrase("a road is closed somewhere") is None
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("smoke pouring from a trailer on Canal Street, what now", "Canal Street"),
+    ("chemical smell at dock 4, any past cases?", "dock 4"),
+    ("the west yard is flooded again", None),  # no preposition, no known place: left out
+    ("人民路隧道积水了", "人民路隧道"),
+    ("冷库中心停电", "冷库中心"),
+])
+def test_incident_places_from_the_users_words(text, place):
+    from assistant.grounding import _place_named
+
+    assert _place_named(text) == place
+
+
+@pytest.mark.parametrize(("tool", "args", "text", "expected"), [
+    ("replan", {"event": "new_orders", "orders": [4]}, "van 4 won't start", {"event": "vehicle_breakdown", "vehicle": 4}),
+    ("replan", {"event": "vehicle_breakdown", "vehicle": 31}, "customer 31 called off the delivery", {"event": "cancel_orders", "orders": [31]}),
+    ("replan", {"event": "cancel_orders", "orders": [2]}, "2号车在高架上堵了20分钟", {"event": "traffic_delay", "vehicle": 2, "minutes": 20}),
+    ("explain_plan", {"question": "summary", "order": 8}, "how come order 8 arrives late", {"question": "why_late", "order": 8}),
+    ("explain_plan", {"question": "why_late"}, "give me a recap of the plan", {"question": "summary"}),
+])
+def test_the_event_or_question_follows_the_users_words(tool, args, text, expected):
+    from assistant.grounding import Focus, ground_call
+    from tools.registry import run_tool
+
+    run_tool("plan_routes", {"dataset": "demo-small", "time_limit_s": 1})
+    g = ground_call(tool, args, text, Focus())
+    assert g.question is None
+    assert {k: v for k, v in g.args.items() if k != "plan_id"} == expected
