@@ -46,7 +46,7 @@ def _group(name: str, shape: str) -> str:
 
 
 def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limit_s: float,
-              workers: int = 1) -> dict[str, Any]:
+              workers: int = 1, policy_weights: Path | None = None) -> dict[str, Any]:
     """Gap to the best known and time per instance for each method; summary per instance group.
 
     Times are wall seconds (``_s``) and CPU seconds of this process (``_cpu_s``); on a shared
@@ -59,7 +59,8 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
     for inst in insts:
         row: dict[str, Any] = {"instance": inst.name, "shape": inst.shape, "bks": inst.bks}
         for m in methods:
-            r = run_method(inst, m, rollouts=rollouts, time_limit_s=time_limit_s, workers=workers)
+            r = run_method(inst, m, rollouts=rollouts, time_limit_s=time_limit_s, workers=workers,
+                           policy_weights=policy_weights)
             row[f"{m}_makespan"] = int(r["makespan"])
             row[f"{m}_gap"] = gap_pct(r["makespan"], inst.bks)
             row[f"{m}_s"] = round(r["seconds"], 3)
@@ -78,7 +79,8 @@ def run_bench(instances: list[str], methods: list[str], rollouts: int, time_limi
     ta = [r for r in rows if re.fullmatch(r"ta(0[1-9]|1\d|20)", r["instance"])]
     if ta:
         summary.append(_group_summary("ta01-ta20", ta, cols))
-    return {"rows": rows, "summary": summary, "methods": cols, "rollouts": rollouts, "time_limit_s": time_limit_s}
+    return {"rows": rows, "summary": summary, "methods": cols, "rollouts": rollouts, "time_limit_s": time_limit_s,
+            "policy_weights": str(policy_weights) if policy_weights else "shipped"}
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -128,8 +130,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                    time_limit: float = typer.Option(10.0, "--time-limit", help="CP-SAT budget per instance (s)."),
                    workers: int = typer.Option(1, help="CP-SAT workers."),
                    out: Path = typer.Option(None, help="Also write the JSON result to this file."),
+                   policy_weights: Path = typer.Option(None, "--policy-weights",
+                                                       help="RL policy weights (.safetensors; default: the shipped ones)."),
                    as_json: bool = JSON_OPTION) -> None:
         """Gap to the best known and time per instance for every method on JSPLIB instances."""
+        if policy_weights is not None and not policy_weights.is_file():
+            raise DiaoduError(f"--policy-weights: no such file {policy_weights}")
         ms = [check_choice("method", m, BENCH_METHODS) for m in methods.split(",") if m.strip()]
         if not ms:
             raise DiaoduError(f"--methods names no method; choose from {', '.join(BENCH_METHODS)}")
@@ -137,7 +143,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         check_number("time_limit", time_limit, minimum=0.1, maximum=600)
         t0 = time.perf_counter()
         load0 = os.getloadavg()[0]
-        result = run_bench(expand_instances(instances), ms, rollouts, time_limit, workers)
+        result = run_bench(expand_instances(instances), ms, rollouts, time_limit, workers, policy_weights)
         result["wall_s"] = round(time.perf_counter() - t0, 1)
         # The machine is shared: record how busy it was, to read the wall times against.
         result["load_avg_1min"] = {"start": round(load0, 2), "end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
