@@ -37,17 +37,24 @@ def make_checkpointer(url: str | None = None) -> Any:
         except ModuleNotFoundError:
             raise DiaoduError("a Postgres checkpointer needs the postgres extra: pip install 'diaodu[postgres]'") from None
         import psycopg
+        from psycopg.rows import dict_row
 
-        conn = psycopg.connect(url, autocommit=True)
-        saver = PostgresSaver(conn)
+        # as the saver's documentation requires: autocommit so setup() persists its tables,
+        # dict rows because the saver reads columns by name
+        try:
+            pg = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        except psycopg.OperationalError as exc:
+            raise DiaoduError(f"cannot connect to the Postgres checkpointer at DIAODU_CHECKPOINT_URL: {exc}",
+                              code="checkpointer_unreachable") from None
+        saver = PostgresSaver(pg)
         saver.setup()
         return saver
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = url or str(workspace_dir() / "threads.sqlite")
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(conn)
+    lite = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    lite.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(lite)
 
 
 def check_message(text: Any) -> str:

@@ -74,3 +74,10 @@ def test_approval_waits_in_postgres_and_resumes_elsewhere(workspace, postgres_ur
     later = Assistant(ScriptedChatModel([]), checkpointer=make_checkpointer(postgres_url))
     done = later.resume(r["thread_id"], approve=True)
     assert Store().is_committed(pid) and done["pending_approval"] is None
+
+
+def test_an_unreachable_postgres_is_a_clear_error(tmp_path):
+    from tools.core.errors import DiaoduError
+
+    with pytest.raises(DiaoduError, match="cannot connect to the Postgres checkpointer"):
+        make_checkpointer(f"postgresql://postgres@/postgres?host={tmp_path}&port=1&connect_timeout=2")

@@ -214,11 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", default=None, help="start from these weights (continuation phase)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
+    sizes = [(int(s.split("x")[0]), int(s.split("x")[1])) for s in args.sizes.split(",")]
     cfg = TrainConfig(seed=args.seed, minutes=args.minutes, max_iters=args.max_iters, algo=args.algo,
                       samples=args.samples, instances_per_iter=args.instances, lr=args.lr,
                       sizes=sizes, val_every=args.val_every, init=args.init,
-                      ppo_epochs=args.ppo_epochs, entropy=args.entropy)  # type: ignore[arg-type]
+                      ppo_epochs=args.ppo_epochs, entropy=args.entropy)
     train(cfg, args.out)
 
 
