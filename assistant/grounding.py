@@ -113,6 +113,15 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
                 moved.tool = moved.tool or other
                 return moved
 
+    # 0b. an emergency the user asks advice on is a case search, whatever operation the model chose
+    # (a fleet operation needs a named dataset, vehicle or order; advice on an incident does not)
+    if tool in ("replan", "plan_routes", "schedule_jobs") and _asks_for_emergency_advice(user_text) \
+            and not mentioned_datasets(user_text):
+        moved = ground_call("search_emergency_cases", {"query": user_text.strip()}, user_text, focus, earlier_text)
+        moved.changes.insert(0, f"tool {tool} -> search_emergency_cases (the user asks how to handle an incident)")
+        moved.tool = moved.tool or "search_emergency_cases"
+        return moved
+
     # 1. dataset names must exist and be what the user means.
     if "dataset" in TOOL_SCHEMAS[tool]["properties"]:
         kinds = DATASET_KINDS[tool]
@@ -297,6 +306,19 @@ def _road_named(proposed: str | None, user_text: str, plan_id: str) -> str | Non
     if proposed and proposed.lower() in text:
         return proposed
     return None
+
+
+_ADVICE_CUES = re.compile(
+    r"past cases|similar (?:cases|incidents)|previous (?:cases|incidents)|\bprotocol|procedure|response steps|case base|"
+    r"what (?:do|should) we do|how (?:did|do|should) we (?:handle|respond|deal)|what did we do|last time|\bSOP\b|"
+    r"案例|预案|处置|应急|怎么处理|如何处理|怎么应对|以前怎么|上次怎么|该怎么办", re.IGNORECASE)
+
+
+def _asks_for_emergency_advice(user_text: str) -> bool:
+    """The user asks how to handle an incident (advice, protocol, past cases), naming an incident."""
+    from knowledge_graph.lexicon import infer_type_scores  # local: grounding stays light without the graph
+
+    return bool(_ADVICE_CUES.search(user_text)) and bool(infer_type_scores(user_text))
 
 
 _OTHER_DATASET_TOOL = {"plan_routes": "schedule_jobs", "schedule_jobs": "plan_routes"}

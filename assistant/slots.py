@@ -44,7 +44,7 @@ def stated_slots(tool: str, args: dict[str, Any], user_text: str) -> dict[str, A
                            r"容量\s*" + _NUM], t))
     vehicle = _one(_find([r"\bthe\s*" + _NUM + r"(?:st|nd|rd|th)?\s*" + _VEH, r"\b" + _VEH + r"\s*(?:#|no\.?|number)?\s*" + _NUM, r"\bv0*" + _NUM + r"\b",
                           _NUM + r"\s*号(?:车|货车)", r"第\s*" + _NUM + r"\s*(?:辆|台|号)", r"(?:车|货车)\s*" + _NUM + r"(?!\d)(?!\s*(?:点|:|分|小时|辆|台|公斤|千克|kg))"], t))
-    order_vals = _find([r"\border(?:s)?\s*(?:#|no\.?|number)?\s*" + _NUM, _NUM + r"\s*号订单", r"订单\s*" + _NUM], t)
+    order_vals = _find([r"\border(?:s)?\s*(?:#|no\.?|number)?\s*" + _NUM, _NUM + r"\s*号\s*(?:订)?单", r"订单\s*" + _NUM], t)
     orders_list = _order_list(t)
 
     if tool == "plan_routes":

@@ -141,3 +141,15 @@ def test_the_event_or_question_follows_the_users_words(tool, args, text, expecte
     g = ground_call(tool, args, text, Focus())
     assert g.question is None
     assert {k: v for k, v in g.args.items() if k != "plan_id"} == expected
+
+
+def test_advice_on_an_incident_is_a_case_search_not_a_fleet_operation():
+    from assistant.grounding import Focus, ground_call
+    from tools.registry import run_tool
+
+    run_tool("plan_routes", {"dataset": "demo-small", "time_limit_s": 1})
+    g = ground_call("replan", {"event": "road_closure"}, "chlorine leak near Gate 5, how should we respond?", Focus())
+    assert g.tool == "search_emergency_cases" and g.args["incident_type"] == "hazmat_spill" and g.question is None
+    # a breakdown is a fleet event, even when the dispatcher asks what to do
+    g = ground_call("replan", {"event": "vehicle_breakdown", "vehicle": 6}, "van 6 broke down, what do we do?", Focus())
+    assert g.tool is None and g.args["event"] == "vehicle_breakdown"
