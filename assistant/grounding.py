@@ -260,8 +260,8 @@ _PLACE_EN = [
                r"(?:\s+(?i:" + _PLACE_KINDS + r"))?)"),
     # "at warehouse C", "gate 3"
     re.compile(r"\b((?:warehouse|depot|gate|exit|dock|bay|hub|zone|terminal|pier)\s+[A-Z0-9]\w*)\b"),
-    # "at the north hub", "across the east district", "at the depot"
-    re.compile(r"\b(?:on|at|near|in|across|along|outside)\s+the\s+((?:(?:north|south|east|west|main|central|old|new|inner|outer)\s+)?"
+    # "at the north hub", "across the east district" (a bare "the ramp" names no place)
+    re.compile(r"\b(?:on|at|near|in|across|along|outside)\s+the\s+((?:north|south|east|west|main|central|old|new|inner|outer)\s+"
                + _PLACE_KINDS + r")\b", re.IGNORECASE),
 ]
 _ZH_PLACE_SUFFIX = (r"(?:路|大道|大桥|桥|高速|隧道|街|高架|环|区|仓库|仓|出口|枢纽|港|中心|园|匝道|立交|码头|站|市场)")

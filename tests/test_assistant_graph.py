@@ -50,8 +50,9 @@ def test_tool_call_then_faithful_answer(spy):
                                      "I found 2 similar cases; case-7 is the closest."]))
     r = a.ask("tanker spill on the G15 ramp, what do we do?")
     assert [c["tool"] for c in r["calls"]] == ["search_emergency_cases"]
-    # grounding: the query is the dispatcher's own words, the incident type the one they make clear
-    assert spy == [{"query": "tanker spill on the G15 ramp, what do we do?", "incident_type": "hazmat_spill"}]
+    # grounding: the query is the dispatcher's own words, the incident type the one they make clear,
+    # the place one the graph knows
+    assert spy == [{"query": "tanker spill on the G15 ramp, what do we do?", "location": "G15", "incident_type": "hazmat_spill"}]
     assert r["answer_source"] == "model" and "case-7" in r["answer"]
 
 
