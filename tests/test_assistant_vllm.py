@@ -40,3 +40,30 @@ def test_vllm_server_serves_one_chat_turn(tmp_path):
         # whatever the small model chose, anything that reached a tool was a valid contract call
         for call in result["calls"]:
             assert call["tool"] in {"plan_routes", "replan", "explain_plan", "schedule_jobs", "search_emergency_cases"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ARTIFACTS / "adapter").is_dir() or not (ARTIFACTS / "base").is_dir(),
+                    reason="no shipped base model and adapter")
+def test_vllm_serves_the_unmerged_lora_adapter(tmp_path):
+    """Base model plus the PEFT adapter through ``--enable-lora --lora-modules``: the adapter changes the output."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from assistant.service import Assistant
+    from assistant.vllm_server import VllmServer
+
+    with VllmServer(str(ARTIFACTS / "base"), port=_free_port(), served_name="diaodu-base",
+                    lora={"diaodu-adapter": str(ARTIFACTS / "adapter")}, log_path=tmp_path / "vllm.log") as server:
+        base = VllmChatModel(server.url, model="diaodu-base")
+        tuned = VllmChatModel(server.url, model="diaodu-adapter")
+        served = {m["id"] for m in base.client.get(f"{server.url}/models").json()["data"]}
+        assert {"diaodu-base", "diaodu-adapter"} <= served
+
+        def first_token_logprobs(name: str) -> dict:
+            body = {"model": name, "prompt": "Route demo-city with 12 vans", "max_tokens": 1, "temperature": 0.0,
+                    "logprobs": 5}
+            return base.client.post(f"{server.url}/completions", json=body).json()["choices"][0]["logprobs"]["top_logprobs"][0]
+
+        assert first_token_logprobs("diaodu-adapter") != first_token_logprobs("diaodu-base")  # the adapter is applied
+        result = Assistant(tuned, checkpointer=InMemorySaver(), max_tool_seconds=1.0).ask("Route demo-city with 12 vans")
+        assert result["answer"]
