@@ -27,7 +27,7 @@ from langgraph.types import interrupt
 
 from assistant.backends import ChatModel
 from assistant.faithfulness import unbacked_numbers
-from assistant.grounding import Focus, ground_call
+from assistant.grounding import Focus, asked_for, ground_call
 from assistant.numbers import has_chinese, numbers_in_text
 from finetune.chatformat import TOOL_OPEN, parse_assistant
 from tools.contract import validate_call
@@ -118,11 +118,15 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         # the model's own calls before any grounding: "model alone" accuracy is scored on these
         turn.setdefault("model_calls", [{"tool": c["name"], "args": c["arguments"]} for c in calls])
         pending: list[dict[str, Any]] = []
-        for call in calls:
+        for i, call in enumerate(calls):
             try:
                 args = validate_call(call["name"], call["arguments"])
             except DiaoduError as exc:
                 problems.append(exc.message)
+                continue
+            if i > 0 and pending and not asked_for(call["name"], user):
+                # a small model tends to tack a second call on; one the user never asked for is not made
+                turn.setdefault("grounding", []).append(f"dropped an extra {call['name']} call the user did not ask for")
                 continue
             grounded = ground_call(call["name"], args, user, focus, earlier_text="\n".join(_user_texts(state)[:-1]))
             turn.setdefault("grounding", []).extend(grounded.changes)

@@ -92,6 +92,16 @@ def mentioned_datasets(text: str) -> list[str]:
     return [n for n in names if re.search(r"(?<![A-Za-z0-9_-])" + re.escape(n.lower()) + r"(?![A-Za-z0-9_-])", lower)]
 
 
+def asked_for(tool: str, user_text: str) -> bool:
+    """Whether the user's words ask for this kind of call at all (for a second call in one turn).
+
+    Replanning needs an event and explaining a question the words name; other tools are
+    not judged here.
+    """
+    key = {"replan": "event", "explain_plan": "question"}.get(tool)
+    return key is None or bool(enum_values_stated(tool, key, user_text))
+
+
 def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, earlier_text: str = "") -> Grounded:
     """Check ``args`` (already validated against the contract) for one call of ``tool``.
 

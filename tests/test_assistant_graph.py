@@ -155,3 +155,10 @@ def test_an_answer_that_is_a_tool_call_falls_back_to_the_template(spy):
                                      '{"name": "plan_routes", "arguments": {"dataset": "ca_fleet10"}}']))
     r = a.ask("a spill on the ramp")
     assert r["answer_source"] == "template" and r["answer"].startswith("Found 2 similar cases")
+
+
+def test_an_extra_call_the_user_did_not_ask_for_is_not_made(workspace):
+    Store().save_plan("demo-small", {"routes": [[1, 2]]})
+    two = call("replan", event="vehicle_breakdown", vehicle=2) + call("explain_plan", question="summary")
+    r = Assistant(ScriptedChatModel([two, "Done."]), max_tool_seconds=1.0).ask("van 2 broke down")
+    assert [c["tool"] for c in r["calls"]] == ["replan"]
