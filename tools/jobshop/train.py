@@ -1,4 +1,4 @@
-"""Train the job-shop policy: ``python -m tools.jobshop.train [--minutes 40] [--seed 0]``.
+"""Train the job-shop policy: ``python -m tools.jobshop.train [--algo ppo] [--minutes 50] [--seed 0]``.
 
 Seeded; trains on Taillard-style random instances of a few sizes and writes
 ``tools/jobshop/weights/policy.safetensors`` and ``meta.json`` (config, seeds, data hash,
@@ -6,9 +6,9 @@ validation curve). Three algorithms:
 
 - ``reinforce``: REINFORCE with a POMO-style shared baseline: K rollouts of each instance, the
   advantage of a rollout is (mean cost of its instance's rollouts − its cost) / std;
-- ``ppo``: actor-critic PPO: the critic learns each decision state's POMO-normalised return and
+- ``ppo`` (default, the shipped weights): actor-critic PPO: the critic learns each decision state's POMO-normalised return and
   the actor's per-step advantage is that return minus the critic's value (clipped ratios);
-- ``selflabel`` (default): the best of the K sampled rollouts of each instance is the label and
+- ``selflabel``: the best of the K sampled rollouts of each instance is the label and
   the policy is trained by cross-entropy on its actions (self-labelling, a max-baseline variant of
   the same sample-and-compare idea; it learns faster per sample on job shops).
 
@@ -43,13 +43,13 @@ class TrainConfig:
     """Training settings (all recorded in ``meta.json``)."""
 
     seed: int = 0
-    minutes: float = 40.0
+    minutes: float = 50.0
     max_iters: int = 100_000
     sizes: list[tuple[int, int]] = field(default_factory=lambda: [(10, 10), (15, 10), (15, 15)])
     instances_per_iter: int = 4
     samples: int = 32
     lr: float = 5e-4
-    algo: str = "selflabel"
+    algo: str = "ppo"
     entropy: float = 0.0
     val_size: tuple[int, int] = (15, 15)
     val_instances: int = 8
@@ -200,9 +200,9 @@ def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--minutes", type=float, default=40.0)
+    ap.add_argument("--minutes", type=float, default=50.0)
     ap.add_argument("--max-iters", type=int, default=100_000)
-    ap.add_argument("--algo", choices=["selflabel", "reinforce", "ppo"], default="selflabel")
+    ap.add_argument("--algo", choices=["selflabel", "reinforce", "ppo"], default="ppo")
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--instances", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-4)
