@@ -39,7 +39,11 @@ log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
 # errors that are answers, not mistakes in the call: asking the model to "repair" them only repeats the call
-FINAL_ERRORS = {"infeasible", "unavailable", "no_plans", "no_schedules", "model_not_found"}
+# Errors about the state of the workspace, not about the call: the user's words were followed,
+# so another call cannot repair them and the answer reports them instead.
+FINAL_ERRORS = {"infeasible", "unavailable", "no_plans", "no_schedules", "model_not_found",
+                "already_planned", "already_served", "already_back", "already_closed", "not_in_plan",
+                "no_roads", "out_of_order", "after_shift", "vehicle_broken", "no_solution"}
 _COMMIT = re.compile(r"send (it|this|that|the plan|them|the routes?) (out )?to (the )?drivers|commit (the |this |that )?plan|"
                      r"dispatch (it|this|that|the plan)|lock (it|the plan) in|release (the |this )?plan|"
                      r"发给司机|下发|确认派车|发送给司机|派发方案", re.IGNORECASE)

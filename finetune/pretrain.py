@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> None:
         prev = read_meta(a.resume)
         info = {"size": a.size, "init": f"resumed from {a.resume}", "previous_train": prev.get("train", {}).get("steps"),
                 "previous_time_s": prev.get("train_time_s")}
+        # the earlier stages' records travel with the model (config, data hash, curve of each)
+        earlier = [*prev.get("previous_stages", []), {k: v for k, v in prev.items() if k != "previous_stages"}]
     else:
         model, info = new_model(a.size, tok, a.init)
+        earlier = []
     emb = model.get_input_embeddings().weight
     rest = [p for p in model.parameters() if p is not emb]
     groups = [{"params": rest, "lr": a.lr}, {"params": [emb], "lr": a.lr * a.emb_lr_scale}]
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                                            "tokens_per_batch": a.tokens_per_batch, "seed": a.seed},
                params=param_count(model), data_hash=data_hash(rows), train=stats,
                train_time_s=round(stats["seconds"] + (info.get("previous_time_s") or 0), 1),
-               examples=len(examples))
+               examples=len(examples), previous_stages=earlier)
     log.info("base model (%d params) -> %s in %.0f s", param_count(model), a.out, stats["seconds"])
 
 

@@ -162,3 +162,15 @@ def test_an_extra_call_the_user_did_not_ask_for_is_not_made(workspace):
     two = call("replan", event="vehicle_breakdown", vehicle=2) + call("explain_plan", question="summary")
     r = Assistant(ScriptedChatModel([two, "Done."]), max_tool_seconds=1.0).ask("van 2 broke down")
     assert [c["tool"] for c in r["calls"]] == ["replan"]
+
+
+def test_an_error_about_the_workspace_state_is_reported_not_repaired(workspace):
+    from tools.registry import run_tool
+
+    run_tool("plan_routes", {"dataset": "demo-small", "time_limit_s": 1})
+    model = ScriptedChatModel([call("replan", event="new_orders", orders=[3]), call("explain_plan", question="summary"),
+                               "Order 3 is already in the plan."])
+    r = Assistant(model, max_tool_seconds=1.0).ask("new order 3 came in, add it")
+    # order 3 is already planned: the call followed the user's words, so no second call is tried
+    assert [(c["tool"], c["ok"]) for c in r["calls"]] == [("replan", False)]
+    assert r["calls"][0]["result"]["code"] == "already_planned"
