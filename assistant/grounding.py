@@ -95,9 +95,11 @@ def mentioned_datasets(text: str) -> list[str]:
 def asked_for(tool: str, user_text: str) -> bool:
     """Whether the user's words ask for this kind of call at all (for a second call in one turn).
 
-    Replanning needs an event and explaining a question the words name; other tools are
-    not judged here.
+    Replanning needs an event and explaining a question the words name, a case search a
+    request for advice on an incident; other tools are not judged here.
     """
+    if tool == "search_emergency_cases":
+        return _asks_for_emergency_advice(user_text)
     key = {"replan": "event", "explain_plan": "question"}.get(tool)
     return key is None or bool(enum_values_stated(tool, key, user_text))
 
