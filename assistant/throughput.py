@@ -37,7 +37,7 @@ def main() -> None:
     inproc_tokens = 0
     for msgs in messages:
         lm.generate(msgs, max_new_tokens=args.max_tokens)
-        inproc_tokens += lm.last_stats["new_tokens"]
+        inproc_tokens += int(lm.last_stats["new_tokens"])
     inproc_s = time.perf_counter() - t0
 
     with VllmServer(args.model, port=args.port, served_name="diaodu") as server:

@@ -105,7 +105,7 @@ def evaluate(model: LocalModel, suite: Path = HELDOUT, limit: int | None = None,
         for ti, turn in enumerate(sc["turns"]):
             msgs = context_messages(sc["turns"], ti, sc["lang"], seed=si)
             out = model.generate(msgs, max_new_tokens=max_new_tokens)
-            new_tokens += model.last_stats.get("new_tokens", 0)
+            new_tokens += int(model.last_stats.get("new_tokens", 0))
             seconds += model.last_stats.get("seconds", 0.0)
             parsed = parse_assistant(out)
             rec = {"id": sc["id"], "turn": ti, "lang": sc["lang"], "user": turn["user"], "expect": turn["expect"],
@@ -171,7 +171,7 @@ def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prom
         for name, model in models.items():
             for msgs in prompts:
                 model.generate(msgs, max_new_tokens=max_new_tokens)
-                tokens[name] += model.last_stats["new_tokens"]
+                tokens[name] += int(model.last_stats["new_tokens"])
                 seconds[name] += model.last_stats["seconds"]
     prefill = dict.fromkeys(models, 0.0)
     for _ in range(rounds):

@@ -178,7 +178,7 @@ def _columns(stops: list[dict[str, Any]]) -> list[str]:
 
 
 def _depot_row(inst: Any, vnum: int, vname: str, stop: int, kind: str, **values: Any) -> dict[str, Any]:
-    row = {c: "" for c in STOP_COLUMNS}
+    row: dict[str, Any] = {c: "" for c in STOP_COLUMNS}
     row.update({"vehicle": vnum, "vehicle_name": vname, "stop": stop, "type": kind, "order": "",
                 "name": inst.names[0] if inst.names else "depot", "x": round(float(inst.coords[0][0]), 4),
                 "y": round(float(inst.coords[0][1]), 4)})

@@ -65,7 +65,7 @@ def replan(event: str, plan_id: str | None = None, vehicle: int | None = None, o
     state = ctx.state.copy()
     state.time = t
     routes = [list(r) for r in ctx.routes]
-    where = {n: v for v, r in enumerate(routes) for n in r}
+    where: dict[int, int] = {n: v for v, r in enumerate(routes) for n in r}
     timed0 = ctx.timed
     broken_now: int | None = None
     event_rec: dict[str, Any] = {"event": event, "at": clock_or_units(inst, t), "time": t}
@@ -103,9 +103,8 @@ def replan(event: str, plan_id: str | None = None, vehicle: int | None = None, o
                 raise DiaoduError(f"order {cid} was already delivered at {clock_or_units(inst, done[1])} by vehicle "
                                   f"{done[0] + 1}; it cannot be cancelled", code="already_served")
         for n in nodes:
-            v = where.pop(n, None)
-            if v is not None:
-                routes[v].remove(n)
+            if n in where:
+                routes[where.pop(n)].remove(n)
         state.excluded = sorted(set(state.excluded) | set(nodes))
         event_rec["orders"] = [inst.customer_ids[n] for n in nodes]
     elif event == "new_orders":
@@ -113,12 +112,12 @@ def replan(event: str, plan_id: str | None = None, vehicle: int | None = None, o
         for n in nodes:
             cid = inst.customer_ids[n]
             if n not in ctx.state.excluded:
-                v = where.get(n)
+                holder = where.get(n)
                 open_ids = [inst.customer_ids[x] for x in ctx.state.excluded]
                 hint = (f"orders not in the plan that can be added: {open_ids[:20]}" if open_ids
                         else "every order of the dataset is already planned")
                 raise DiaoduError(f"order {cid} is already in {ctx.plan_id}"
-                                  f"{f' (vehicle {v + 1})' if v is not None else ''}; new orders must be orders of "
+                                  f"{f' (vehicle {holder + 1})' if holder is not None else ''}; new orders must be orders of "
                                   f"dataset {ctx.dataset!r} that the plan does not serve yet ({hint})",
                                   code="already_planned", details={"addable": open_ids})
         state.excluded = sorted(set(state.excluded) - set(nodes))
