@@ -27,7 +27,7 @@ from langgraph.types import interrupt
 
 from assistant.backends import ChatModel
 from assistant.faithfulness import unbacked_numbers
-from assistant.grounding import Focus, asked_for, ground_call
+from assistant.grounding import Focus, about_the_work, asked_for, ground_call
 from assistant.numbers import has_chinese, numbers_in_text
 from finetune.chatformat import TOOL_OPEN, parse_assistant
 from tools.contract import validate_call
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
 # errors that are answers, not mistakes in the call: asking the model to "repair" them only repeats the call
+_THANKS = re.compile(r"\bthanks?\b|thank you|cheers|appreciated|谢|辛苦", re.IGNORECASE)
+
 # Errors about the state of the workspace, not about the call: the user's words were followed,
 # so another call cannot repair them and the answer reports them instead.
 FINAL_ERRORS = {"infeasible", "unavailable", "no_plans", "no_schedules", "model_not_found",
@@ -122,6 +124,10 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         # the model's own calls before any grounding: "model alone" accuracy is scored on these
         turn.setdefault("model_calls", [{"tool": c["name"], "args": c["arguments"]} for c in calls])
         pending: list[dict[str, Any]] = []
+        if calls and not about_the_work(user):
+            # small talk or out of scope: whatever the model emitted, no tool is called
+            turn.setdefault("grounding", []).append("no call: the user's words are not about the work")
+            calls, problems, raw = [], [], ""
         for i, call in enumerate(calls):
             try:
                 args = validate_call(call["name"], call["arguments"])
@@ -153,6 +159,8 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         if pending:
             return {"next": "act", "pending": pending, "turn": turn}
         answer = raw.strip()
+        if not answer and _THANKS.search(user):
+            answer = "不客气，还有需要安排的吗？" if has_chinese(user) else "You're welcome. Anything else to plan?"
         if unbacked_numbers(answer, [], _user_texts(state)) or not answer:
             answer = ("我可以规划路线、应对突发事件重新调度、解释方案、排产，或检索应急案例。请告诉我您需要什么。" if has_chinese(user)
                       else "I can plan routes, replan on events, explain a plan, schedule a job shop, or look up emergency cases. What do you need?")

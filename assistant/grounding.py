@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.numbers import has_chinese, numbers_in_text
+from assistant.numbers import has_chinese, numbers_in_text, to_digits
 from assistant.slots import enum_values_stated, stated_slots
 from tools.contract import TOOL_SCHEMAS
 from tools.core.datasets import ROUTING_KINDS, all_datasets, resolve
@@ -90,6 +90,27 @@ def mentioned_datasets(text: str) -> list[str]:
     lower = text.lower()
     # ASCII boundaries: in Chinese text a name sits right against ideographs ("给demo-small排路线")
     return [n for n in names if re.search(r"(?<![A-Za-z0-9_-])" + re.escape(n.lower()) + r"(?![A-Za-z0-9_-])", lower)]
+
+
+_WORK_WORDS = re.compile(
+    r"rout|plan|deliver|dispatch|truck|van|vehicle|lorr|rig|fleet|driver|order|drop|customer|stop|depot|warehouse|"
+    r"schedul|job|machine|shop|makespan|rollout|replan|re-plan|case|incident|accident|emergency|protocol|spill|fire|"
+    r"flood|closed|closure|traffic|delay|late|broke|why|what if|what would|suppose|summar|overview|recap|cost|"
+    r"gnn|solver|again|rerun|redo|same|compare|instead|capacity|load|minute|second|hour|road|street|bridge|"
+    r"路线|排线|规划|配送|送|车|订单|单|客户|排产|调度|工件|工序|机器|车间|案例|事故|应急|预案|处置|为什么|为啥|怎么|如果|要是|"
+    r"总结|概况|情况|成本|费用|晚|迟|延误|堵|坏|封|再|重新|对比|换|路|桥|仓|容量|分钟|秒|小时", re.IGNORECASE)
+
+
+def about_the_work(user_text: str) -> bool:
+    """Whether the user's words touch the dispatching work at all (a number, a dataset, a work word).
+
+    "Thanks!", "how tall is Everest?" call no tool, whatever a small model emits for them.
+    """
+    from knowledge_graph.lexicon import infer_type_scores  # local: grounding stays light without the graph
+
+    text = to_digits(user_text)
+    return bool(re.search(r"\d", text) or mentioned_datasets(user_text) or _DS_TOKEN.search(user_text)
+                or _WORK_WORDS.search(text) or infer_type_scores(user_text))
 
 
 def asked_for(tool: str, user_text: str) -> bool:

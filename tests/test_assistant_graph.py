@@ -174,3 +174,9 @@ def test_an_error_about_the_workspace_state_is_reported_not_repaired(workspace):
     # order 3 is already planned: the call followed the user's words, so no second call is tried
     assert [(c["tool"], c["ok"]) for c in r["calls"]] == [("replan", False)]
     assert r["calls"][0]["result"]["code"] == "already_planned"
+
+
+@pytest.mark.parametrize("text", ["cheers, that's all for today", "what's the capital of France?", "给我讲个笑话"])
+def test_small_talk_calls_no_tool_whatever_the_model_emits(spy, text):
+    r = Assistant(ScriptedChatModel([call("search_emergency_cases", query="x")])).ask(text)
+    assert r["calls"] == [] and spy == [] and r["answer"]
