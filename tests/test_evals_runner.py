@@ -33,8 +33,9 @@ def _scripted() -> Assistant:
     from langgraph.checkpoint.memory import InMemorySaver
 
     call = '<tool_call>{{"name": "schedule_jobs", "arguments": {{"dataset": "demo-shop", "method": "{m}"}}}}</tool_call>'
-    # s1: call, answer, small talk; s2: a wrong method (mwkr instead of fifo), answer
-    outputs = [call.format(m="spt"), "Done.", "You're welcome!", call.format(m="mwkr"), "完成。"]
+    # s1: call, answer, small talk; s2: the wrong tool (grounding repairs arguments, not the tool), answer
+    wrong = '<tool_call>{"name": "search_emergency_cases", "arguments": {"query": "demo-shop"}}</tool_call>'
+    outputs = [call.format(m="spt"), "Done.", "You're welcome!", wrong, "完成。"]
     return Assistant(ScriptedChatModel(outputs), checkpointer=InMemorySaver(), max_tool_seconds=1.0)
 
 
