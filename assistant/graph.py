@@ -38,11 +38,10 @@ from tools.registry import run_tool
 log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
-# errors that are answers, not mistakes in the call: asking the model to "repair" them only repeats the call
 _THANKS = re.compile(r"\bthanks?\b|thank you|cheers|appreciated|谢|辛苦", re.IGNORECASE)
 
-# Errors about the state of the workspace, not about the call: the user's words were followed,
-# so another call cannot repair them and the answer reports them instead.
+# Errors that are answers, not mistakes in the call (infeasible requests, the workspace's state:
+# the user's words were followed): asking the model to "repair" them only repeats or guesses.
 FINAL_ERRORS = {"infeasible", "unavailable", "no_plans", "no_schedules", "model_not_found",
                 "already_planned", "already_served", "already_back", "already_closed", "not_in_plan",
                 "no_roads", "out_of_order", "after_shift", "vehicle_broken", "no_solution"}

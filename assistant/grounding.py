@@ -134,31 +134,30 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
     changes: list[str] = []
     said = numbers_in_text(user_text)
 
+    named_all = mentioned_datasets(user_text)
+
+    def move_to(other: str, other_args: dict[str, Any], why: str) -> Grounded:
+        moved = ground_call(other, other_args, user_text, focus, earlier_text)
+        moved.changes.insert(0, f"tool {tool} -> {other} ({why})")
+        moved.tool = moved.tool or other
+        return moved
+
     # 0. a dataset the user named decides between routing and job-shop scheduling.
     other = _OTHER_DATASET_TOOL.get(tool)
-    if other:
-        named_all = mentioned_datasets(user_text)
-        if named_all and not any(_kind_ok(n, DATASET_KINDS[tool]) for n in named_all):
-            fits = [n for n in named_all if _kind_ok(n, DATASET_KINDS[other])]
-            if fits:
-                moved = ground_call(other, {"dataset": fits[0]}, user_text, focus, earlier_text)
-                moved.changes.insert(0, f"tool {tool} -> {other} ({fits[0]} is a {other} dataset)")
-                moved.tool = moved.tool or other
-                return moved
+    if other and named_all and not any(_kind_ok(n, DATASET_KINDS[tool]) for n in named_all):
+        fits = [n for n in named_all if _kind_ok(n, DATASET_KINDS[other])]
+        if fits:
+            return move_to(other, {"dataset": fits[0]}, f"{fits[0]} is a {other} dataset")
 
     # 0b. an emergency the user asks advice on is a case search, whatever operation the model chose
     # (a fleet operation needs a named dataset, vehicle or order; advice on an incident does not)
-    if tool in ("replan", "plan_routes", "schedule_jobs") and _asks_for_emergency_advice(user_text) \
-            and not mentioned_datasets(user_text):
-        moved = ground_call("search_emergency_cases", {"query": user_text.strip()}, user_text, focus, earlier_text)
-        moved.changes.insert(0, f"tool {tool} -> search_emergency_cases (the user asks how to handle an incident)")
-        moved.tool = moved.tool or "search_emergency_cases"
-        return moved
+    if tool in ("replan", "plan_routes", "schedule_jobs") and not named_all and _asks_for_emergency_advice(user_text):
+        return move_to("search_emergency_cases", {"query": user_text.strip()}, "the user asks how to handle an incident")
 
     # 1. dataset names must exist and be what the user means.
     if "dataset" in TOOL_SCHEMAS[tool]["properties"]:
         kinds = DATASET_KINDS[tool]
-        named = [n for n in mentioned_datasets(user_text) if _kind_ok(n, kinds)]
+        named = [n for n in named_all if _kind_ok(n, kinds)]
         current = focus.schedule_dataset if tool == "schedule_jobs" else focus.dataset
         name = out.get("dataset")
         resolved = _try_resolve(name, kinds) if name else None
@@ -241,7 +240,7 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         changes.append(f"dropped at={out['at']!r} (not in the user's words)")
         del out["at"]
     if "location" in out:  # "the G4 expressway" names the same place as "G4 expressway"
-        out["location"] = re.sub(r"^(the|a|an)\s+", "", out["location"].strip(), flags=re.IGNORECASE)
+        out["location"] = _without_article(out["location"])
     if "location" in out and out["location"].lower() not in user_text.lower():
         changes.append(f"dropped location={out['location']!r} (not in the user's words)")
         del out["location"]
@@ -302,12 +301,16 @@ _PLACE_ZH = re.compile(r"([^\s，。、！？,.!?把在于了的是有上里下�
 _ZH_PLACE_MORE = re.compile(_ZH_PLACE_SUFFIX + "+")
 
 
+def _without_article(phrase: str) -> str:
+    return re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+
+
 def _place_named(user_text: str) -> str | None:
     """The place the user named for an incident (a known place first, then the words' own)."""
     from knowledge_graph.lexicon import place_names  # local: grounding stays light without the graph
 
     lower = user_text.lower()
-    for name in sorted(place_names(), key=len, reverse=True):
+    for name in place_names():  # longest first: a full name before an alias inside it
         if len(name) >= 2 and name.lower() in lower:
             return user_text[lower.index(name.lower()):][: len(name)]
     for pattern in _PLACE_EN:
@@ -375,10 +378,11 @@ def _unknown_dataset_named(text: str, proposed: str | None) -> str | None:
             r"(?<![A-Za-z0-9_-])" + re.escape(proposed) + r"(?![A-Za-z0-9_-])", text, re.IGNORECASE) \
             and not _NOT_DATASETS.search(proposed):
         return proposed
+    known = {n.lower() for n in all_datasets()}
     found = []
     for m in _DS_TOKEN.finditer(text):
         token = m.group(1)
-        if _NOT_DATASETS.search(token) or token.lower() in {n.lower() for n in all_datasets()}:
+        if _NOT_DATASETS.search(token) or token.lower() in known:
             continue
         cued = _DS_CUE_BEFORE.search(text[: m.start()]) or _DS_CUE_AFTER.search(text[m.end():])
         if cued or any(ch.isdigit() for ch in token) or has_chinese(text):
@@ -403,7 +407,7 @@ def _road_phrase(user_text: str) -> str | None:
     """
     for pattern in (_ROAD_EN_NAME, _ROAD_EN_COMMON, _ROAD_ZH):
         for m in pattern.finditer(user_text):
-            phrase = re.sub(r"^(?:the|a|an)\s+", "", m.group(1).strip(), flags=re.IGNORECASE)
+            phrase = _without_article(m.group(1))
             if not re.fullmatch(_ROAD_KINDS + r"|[路街桥]", phrase, flags=re.IGNORECASE):
                 return phrase
     return None

@@ -76,7 +76,6 @@ def to_digits(text: str) -> str:
     if has_chinese(out):
         with contextlib.suppress(ValueError, KeyError, IndexError):
             out = _ZH_CLOCK.sub(_zh_clock, out)
-    if has_chinese(out):
         # cn2an rejects some mixed strings; their digits still count
         with contextlib.suppress(ValueError, KeyError, IndexError):
             out = cn2an.transform(out, "cn2an")

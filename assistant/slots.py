@@ -186,16 +186,21 @@ _ENUM_CUES: dict[tuple[str, str], dict[str, list[str]]] = {
 _ASCII_BOUNDARY = r"(?:(?<![A-Za-z])(?=[A-Za-z])|(?<=[A-Za-z])(?![A-Za-z]))"
 
 
+# compiled once: the grounding step asks about several arguments on every call
+_ENUM_RES = {arg: {value: [re.compile(p.replace(r"\b", _ASCII_BOUNDARY), re.IGNORECASE) for p in pats]
+                   for value, pats in cues.items()}
+             for arg, cues in _ENUM_CUES.items()}
+
+
 def enum_values_stated(tool: str, key: str, text: str) -> list[str] | None:
     """The values of the enumerated argument ``key`` whose cue words are in ``text``.
 
     ``None`` when there is no lexicon for that argument (nothing can be said about it).
     """
-    cues = _ENUM_CUES.get((tool, key))
+    cues = _ENUM_RES.get((tool, key))
     if cues is None:
         return None
-    hits = [value for value, pats in cues.items()
-            if any(re.search(p.replace(r"\b", _ASCII_BOUNDARY), text, re.IGNORECASE) for p in pats)]
+    hits = [value for value, pats in cues.items() if any(p.search(text) for p in pats)]
     if key == "guidance" and "none" in hits:
         hits = ["none"]  # a negated mention of the GNN still mentions it
     if key == "method" and "compare" in hits:

@@ -119,21 +119,16 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                        "--size", plan.student_size, "--steps", str(plan.student_steps),
                        "--max-seconds", str(plan.student_seconds), *common]
                 for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce"))}
-        t = Timer()
-        if (os.cpu_count() or 1) >= 2 * plan.threads:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-            # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
-            with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for fut in [pool.submit(distil.main, argv) for argv in jobs.values()]:
-                    fut.result()
-            times["distil_kd_and_ce_side_by_side"] = t()
-        else:
-            for mode, argv in jobs.items():
-                t = Timer()
-                distil.main(argv)
-                times[f"distil_{mode}"] = t()
+        t = Timer()
+        side_by_side = 2 if (os.cpu_count() or 1) >= 2 * plan.threads else 1
+        # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
+        with ProcessPoolExecutor(max_workers=side_by_side, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for fut in [pool.submit(distil.main, argv) for argv in jobs.values()]:
+                fut.result()
+        times["distil_kd_and_ce"] = t()
     if "quantize" in phases:
         t = Timer()
         quantize.main(["--model", str(out / "student"), "--out", str(out / "student-int8")])

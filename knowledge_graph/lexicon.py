@@ -91,7 +91,7 @@ def infer_type_scores(text: str) -> dict[str, float]:
 
 
 def place_names() -> list[str]:
-    """Every name of the graph's places (English, Chinese and aliases), for grounding locations."""
+    """Every name of the graph's places (English, Chinese and aliases), longest first, for grounding locations."""
     return list(_place_names())
 
 
@@ -101,4 +101,4 @@ def _place_names() -> tuple[str, ...]:
     names: list[str] = []
     for place in json.loads(path.read_text(encoding="utf-8")):
         names += [place.get("name_en") or "", place.get("name_zh") or "", *place.get("aliases", [])]
-    return tuple(n for n in names if n)
+    return tuple(sorted((n for n in names if n), key=len, reverse=True))

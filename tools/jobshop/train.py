@@ -71,6 +71,18 @@ def evaluate(policy: JobShopPolicy, instances: list[JobShopInstance]) -> float:
     return float(env.makespan().mean())
 
 
+def pomo_return(cost: np.ndarray) -> np.ndarray:
+    """Each rollout's cost relative to its instance's other rollouts, ``(mean − cost) / std`` (POMO's shared baseline)."""
+    return (cost.mean(axis=1, keepdims=True) - cost) / (cost.std(axis=1, keepdims=True) + 1e-6)
+
+
+def optimiser_step(policy: JobShopPolicy, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+    opt.step()
+
+
 def ppo_update(policy: JobShopPolicy, opt: torch.optim.Optimizer, cfg: TrainConfig,
                insts: list[JobShopInstance], actions: np.ndarray, cost: np.ndarray,
                old_logp: torch.Tensor) -> torch.Tensor:
@@ -81,8 +93,7 @@ def ppo_update(policy: JobShopPolicy, opt: torch.optim.Optimizer, cfg: TrainConf
     critic ``V(s_t)`` learns that return from each decision state and the actor's per-step
     advantage is ``return − V(s_t)``, clipped-ratio updated for ``cfg.ppo_epochs`` epochs.
     """
-    ret = torch.from_numpy(((cost.mean(axis=1, keepdims=True) - cost)
-                            / (cost.std(axis=1, keepdims=True) + 1e-6)).reshape(-1)).float()
+    ret = torch.from_numpy(pomo_return(cost).reshape(-1)).float()
     loss = torch.zeros(())
     for _ in range(cfg.ppo_epochs):
         steps: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -97,10 +108,7 @@ def ppo_update(policy: JobShopPolicy, opt: torch.optim.Optimizer, cfg: TrainConf
         policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
         value_loss = ((values - ret[:, None]) ** 2).mean()
         loss = policy_loss + cfg.value_coef * value_loss - cfg.entropy * ent.mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        opt.step()
+        optimiser_step(policy, opt, loss)
     return loss.detach()
 
 
@@ -157,18 +165,15 @@ def train(cfg: TrainConfig, out_dir: Path = WEIGHTS_DIR) -> dict:
             replay = BatchJobShop(insts)
             logp, ent = run_policy(policy, replay, emb, actions=acts, keep_grad=True)
             loss = -(logp / replay.total_steps).mean() - cfg.entropy * ent.mean()
+            optimiser_step(policy, opt, loss)
         else:
             emb = policy.encode(insts)
-            adv = (cost.mean(axis=1, keepdims=True) - cost) / (cost.std(axis=1, keepdims=True) + 1e-6)
+            adv = pomo_return(cost)
             replay = BatchJobShop(insts, repeats=cfg.samples)
             logp, ent = run_policy(policy, replay, emb, actions=actions.reshape(replay.B, -1), keep_grad=True)
             loss = -(torch.from_numpy(adv.reshape(-1)).float() * logp).mean() / replay.total_steps \
                 - cfg.entropy * ent.mean()
-        if cfg.algo != "ppo":  # ppo_update steps the optimiser itself
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            opt.step()
+            optimiser_step(policy, opt, loss)
         if it % cfg.val_every == 0:
             v = evaluate(policy, val)
             el = time.perf_counter() - t_start
