@@ -154,3 +154,13 @@ def test_cli_bench_on_demo_shop():
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["rows"][0]["spt_makespan"] > 0 and doc["summary"][-1]["group"] == "all"
+
+
+def test_corrupt_policy_weights_are_a_clear_error(tmp_path):
+    from tools.core.errors import DiaoduError
+    from tools.jobshop.rollout import load_policy
+
+    bad = tmp_path / "policy.safetensors"
+    bad.write_text("not weights")
+    with pytest.raises(DiaoduError, match="cannot be loaded"):
+        load_policy(bad)

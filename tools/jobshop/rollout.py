@@ -39,7 +39,12 @@ def load_policy(path: str | Path | None = None) -> JobShopPolicy:
     if meta_path.is_file():
         cfg = PolicyConfig(**json.loads(meta_path.read_text())["config"]["policy"])
     policy = JobShopPolicy(cfg)
-    policy.load_state_dict(load_file(str(p)))
+    try:
+        policy.load_state_dict(load_file(str(p)))
+    except Exception as exc:  # noqa: BLE001 - a corrupt file or other weights: one clear message
+        raise DiaoduError(f"policy weights at {p} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
+                          "they must be a job-shop policy saved by `python -m tools.jobshop.train`",
+                          code="bad_weights") from None
     policy.eval()
     return policy
 
