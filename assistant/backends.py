@@ -52,10 +52,14 @@ def fit_context(messages: list[dict[str, Any]], count_tokens: Any, budget: int) 
     return kept
 
 
-def call_schema() -> dict[str, Any]:
-    """JSON schema of one tool call ``{"name": ..., "arguments": {...}}`` over the whole contract."""
-    return {"oneOf": [{"type": "object", "properties": {"name": {"const": name}, "arguments": json_schema(name)},
-                       "required": ["name", "arguments"], "additionalProperties": False} for name in TOOL_NAMES]}
+def call_schema(tool: str | None = None) -> dict[str, Any]:
+    """JSON schema of one tool call ``{"name": ..., "arguments": {...}}`` over the whole contract, or of a
+    call to ``tool`` only."""
+    one = [{"type": "object", "properties": {"name": {"const": name}, "arguments": json_schema(name)},
+            "required": ["name", "arguments"], "additionalProperties": False} for name in TOOL_NAMES if tool in (None, name)]
+    if not one:
+        raise DiaoduError(f"unknown tool {tool!r}; tools: {', '.join(TOOL_NAMES)}", code="unknown_tool")
+    return one[0] if tool else {"oneOf": one}
 
 
 class ChatModel(Protocol):
@@ -63,8 +67,10 @@ class ChatModel(Protocol):
 
     name: str
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
-        """The assistant's next message. ``purpose`` is ``act`` (may call tools) or ``answer``."""
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
+                 tool: str | None = None) -> str:
+        """The assistant's next message. ``purpose`` is ``act`` (may call tools) or ``answer``; with ``tool``
+        the message is one call of that tool, its arguments decoded under its schema."""
         ...
 
     def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
@@ -81,7 +87,8 @@ class ScriptedChatModel:
         self.outputs = list(outputs)
         self.seen: list[list[dict[str, Any]]] = []
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
+                 tool: str | None = None) -> str:
         self.seen.append(list(messages))
         if not self.outputs:
             raise DiaoduError("the scripted model has no more outputs", code="script_exhausted")
@@ -109,15 +116,16 @@ class InprocChatModel:
         self.name = str(path)
         self.lm = load_model(path, threads=threads)
         self.constrained = constrained
-        self._grammar: Any = None
+        self._grammars: dict[str | None, Any] = {}
 
-    def _compiled_call_grammar(self) -> Any:
-        if self._grammar is None:
+    def _compiled_call_grammar(self, tool: str | None = None) -> Any:
+        if tool not in self._grammars:
             import xgrammar as xgr
 
             info = xgr.TokenizerInfo.from_huggingface(self.lm.tokenizer, vocab_size=self.lm.model.config.vocab_size)
-            self._grammar = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema()), any_whitespace=False)
-        return self._grammar
+            self._grammars[tool] = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema(tool)),
+                                                                                 any_whitespace=False)
+        return self._grammars[tool]
 
     def _fit(self, messages: list[dict[str, Any]], max_new_tokens: int) -> list[dict[str, Any]]:
         limit = int(getattr(self.lm.model.config, "max_position_embeddings", 2048))
@@ -129,7 +137,7 @@ class InprocChatModel:
         return fit_context(messages, count, budget)
 
     def _generate(self, messages: list[dict[str, Any]], prefix: str = "", max_new_tokens: int = 160,
-                  constrained: bool = False, streamer: Any = None) -> str:
+                  constrained: bool = False, streamer: Any = None, tool: str | None = None) -> str:
         import torch
 
         from finetune.chatformat import IM_END
@@ -141,7 +149,7 @@ class InprocChatModel:
         if constrained:
             import xgrammar as xgr
 
-            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_call_grammar())]
+            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_call_grammar(tool))]
         if streamer is not None:
             kwargs["streamer"] = streamer
         with torch.inference_mode():
@@ -149,7 +157,11 @@ class InprocChatModel:
         text = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=False)
         return text.split(IM_END)[0].replace(tok.eos_token or IM_END, "")
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
+                 tool: str | None = None) -> str:
+        if tool is not None:
+            body = self._generate(messages, prefix=CALL_OPEN, max_new_tokens=max_new_tokens, constrained=True, tool=tool)
+            return CALL_OPEN + body.strip() + CALL_CLOSE
         if purpose != "act" or not self.constrained:
             return self._generate(messages, max_new_tokens=max_new_tokens).strip()
         head = self._generate(messages, max_new_tokens=2)
@@ -219,8 +231,13 @@ class VllmChatModel:
             raise DiaoduError(f"the vLLM server answered {resp.status_code}: {resp.text[:300]}", code="backend_error")
         return resp.json()["choices"][0]["text"]
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
+                 tool: str | None = None) -> str:
         prompt = self._prompt(messages)
+        if tool is not None:
+            body = self._complete(prompt + CALL_OPEN, max_new_tokens,
+                                  structured_outputs={"json": call_schema(tool), "disable_any_whitespace": True})
+            return CALL_OPEN + body.strip() + CALL_CLOSE
         if purpose != "act":
             return self._complete(prompt, max_new_tokens)
         head = self._complete(prompt, 4)

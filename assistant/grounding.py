@@ -125,6 +125,13 @@ def asked_for(tool: str, user_text: str) -> bool:
     return key is None or bool(enum_values_stated(tool, key, user_text))
 
 
+def dataset_tool(user_text: str) -> str | None:
+    """The tool the datasets the user names belong to (routing or job shop), if they name any of one kind."""
+    named = mentioned_datasets(user_text)
+    kinds = {tool for tool, k in DATASET_KINDS.items() for n in named if _kind_ok(n, k)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, earlier_text: str = "") -> Grounded:
     """Check ``args`` (already validated against the contract) for one call of ``tool``.
 

@@ -70,7 +70,7 @@ def num(rng: random.Random, n: int, lang: str, measure: bool = False, words_p: f
 
 # ----------------------------------------------------------------------------- names
 
-ROUTING_BENCH = ["A-n32-k5", "A-n60-k9", "A-n80-k10", "X-n101-k25", "X-n106-k14", "X-n110-k13", "X-n125-k30",
+ROUTING_BENCH = ["demo-small", "A-n32-k5", "A-n60-k9", "A-n80-k10", "X-n101-k25", "X-n106-k14", "X-n110-k13", "X-n125-k30",
                  "X-n148-k46", "X-n200-k36", "X-n251-k28", "X-n303-k21", "X-n401-k29", "X-n502-k39",
                  "C101", "C201", "R101", "R201", "RC101", "RC201", "demo-city"]
 JSSP_BENCH = ["ft06", "ft10", "ft20"] + [f"la{i:02d}" for i in range(1, 21)] + [f"ta{i:02d}" for i in range(1, 21)] + \
@@ -78,7 +78,9 @@ JSSP_BENCH = ["ft06", "ft10", "ft20"] + [f"la{i:02d}" for i in range(1, 21)] + [
 _PLACES = ["north", "south", "east", "west", "pudong", "haidian", "depot2", "central", "harbor", "airport", "riverside",
            "zone-a", "zone-b", "tianhe", "minhang", "xinyi", "city", "metro", "hub3", "coldchain", "fresh", "store12"]
 _WORDS = ["orders", "deliveries", "shift", "run", "route", "batch", "plan", "drops", "jobs", "shop", "line", "week",
-          "morning", "evening", "night", "area", "mill", "plant", "fleet", "test"]
+          "morning", "evening", "night", "area", "mill", "plant", "fleet", "test", "monday", "tuesday", "wednesday",
+          "thursday", "friday", "saturday", "sunday", "am", "pm", "dock", "yard", "store", "cold", "depot", "zone",
+          "centre", "center", "harbour", "express", "retail", "parcel", "bulk", "machine", "cell", "order", "loads"]
 
 
 def synth_routing_name(rng: random.Random) -> str:
@@ -106,10 +108,21 @@ def _random_word(rng: random.Random) -> str:
     return "".join(rng.choice(cons) + rng.choice(vow) for _ in range(rng.randint(1, 4)))
 
 
+def _name_part(rng: random.Random) -> str:
+    return rng.choice(_WORDS + _PLACES) if rng.random() < 0.5 else _random_word(rng)
+
+
 def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
     place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
-    if rng.random() < 0.4:
+    if rng.random() < 0.55:
         place = _random_word(rng)
+    r = rng.random()
+    if r < 0.35:
+        # two or three free parts ("zone-5-friday", "cold-store-b"): copying, not recall
+        parts = [_name_part(rng) for _ in range(rng.choice([2, 2, 3]))]
+        if rng.random() < 0.5:
+            parts.insert(rng.randrange(1, len(parts) + 1), rng.choice([str(rng.randint(1, 99)), rng.choice("abcdxyz")]))
+        return rng.choice(["-", "-", "-", "_"]).join(parts)
     r = rng.random()
     if r < 0.3:
         return f"{place}-{rng.randint(2024, 2027)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
@@ -123,11 +136,11 @@ def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
 
 
 def routing_ds(rng: random.Random) -> str:
-    return rng.choice(ROUTING_BENCH) if rng.random() < 0.4 else synth_routing_name(rng)
+    return rng.choice(ROUTING_BENCH) if rng.random() < 0.3 else synth_routing_name(rng)
 
 
 def shop_ds(rng: random.Random) -> str:
-    return rng.choice(JSSP_BENCH) if rng.random() < 0.45 else synth_shop_name(rng)
+    return rng.choice(JSSP_BENCH) if rng.random() < 0.35 else synth_shop_name(rng)
 
 
 # ----------------------------------------------------------------------------- noise
@@ -405,6 +418,34 @@ LOC_EN = ["Route 9", "the G4 expressway", "Harbor Road", "the north ring road", 
           "Zhongshan Road", "the east depot", "Highway 101", "Nanjing Road", "the industrial park", "Gate 3"]
 LOC_ZH = ["京港澳高速", "三环路", "中山路", "浦东", "天河区", "机场高速", "南京路", "G4高速", "东区仓库", "港口", "滨江大道",
           "二号门", "延安高架", "北环", "工业园", "沪宁高速", "人民路", "外环", "杨浦大桥", "城东配送中心"]
+_ZH_PLACE_CHARS = "东西南北中华新安平和兴光明长江人民解放建设文化滨河花园金山银湖青松龙凤阳春秋海港城桥台星云"
+_EN_DIRS = ["North", "South", "East", "West", "north", "south", "east", "west"]
+
+
+def _en_place_name(rng: random.Random) -> str:
+    w = _random_word(rng)
+    return w[0].upper() + w[1:] if rng.random() < 0.8 else w
+
+
+def location(rng: random.Random, lang: str) -> str:
+    """An incident place: a known one, or one composed of made-up names (so the model copies it)."""
+    if rng.random() < 0.35:
+        return rng.choice(LOC_EN if lang == "en" else LOC_ZH)
+    if lang == "en":
+        n = _en_place_name(rng)
+        return rng.choice([
+            f"{n} {rng.choice(['Road', 'Street', 'Avenue', 'Drive', 'Bridge', 'Tunnel', 'Lane', 'Boulevard'])}",
+            f"{n} Road {rng.choice(_EN_DIRS[:4])}", f"Ring Road {rng.choice(_EN_DIRS[:4])}",
+            f"the {rng.choice('GS')}{rng.randint(1, 99)} expressway", f"{rng.choice('GS')}{rng.randint(1, 99)}",
+            f"Exit {rng.randint(1, 60)}", f"Gate {rng.randint(1, 12)}", f"warehouse {rng.choice('ABCDEFGH')}",
+            f"the {rng.choice(_EN_DIRS[4:])} hub", f"the {rng.choice(_EN_DIRS[4:])} depot", f"Route {rng.randint(1, 120)}",
+            f"{n} district", f"{n} port", f"the {n} interchange", f"Highway {rng.randint(1, 300)}", f"{n} industrial park"])
+    n = "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
+    return rng.choice([
+        f"{n}{rng.choice(['路', '大道', '街', '高速', '区', '大桥', '隧道', '枢纽', '环路', '高架', '立交', '港'])}",
+        f"{rng.randint(1, 60)}号出口", f"{rng.choice('ABCDEFGH')}号仓", f"{rng.randint(1, 12)}号门",
+        f"G{rng.randint(1, 99)}高速", f"S{rng.randint(1, 99)}", f"{rng.choice('东西南北')}区{rng.choice(['枢纽', '仓库', '配送中心'])}",
+        f"{n}物流园", f"{n}仓库"])
 
 
 # ----------------------------------------------------------------------------- single-turn requests
@@ -492,17 +533,23 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
     if ref:
         if lang == "en":
             core = rng.choice(["rerun it", "run it again", "same dataset again", "plan it again", "redo the routes",
-                               "try again", "re-plan the same orders", "do it again", "once more"])
+                               "try again", "re-plan the same orders", "do it again", "once more", "try it",
+                               "ok, rerun the plan", "rerun the plan", "same data", "redo it", "solve it again"])
             if not mods:
                 mods = [_veh_count(rng, lang, args.setdefault("num_vehicles", rng.randint(2, 30)))]
+            bare = [str(args["num_vehicles"])] if list(args) == ["dataset", "num_vehicles"] and rng.random() < 0.3 else mods
             return style(rng, rng.choice([f"{core} {join(rng, mods, lang)}", f"now {join(rng, mods, lang)}",
-                                          f"same thing but {join(rng, mods, lang)}", f"{core}, {join(rng, mods, lang)}"]),
-                         lang), args
+                                          f"same thing but {join(rng, mods, lang)}", f"{core}, {join(rng, mods, lang)}",
+                                          f"{core} with {join(rng, bare, lang)}", f"now try it with {join(rng, bare, lang)}",
+                                          f"{core} {join(rng, mods, lang)} so I can compare"]), lang), args
         core = rng.choice(["再跑一次", "重新算一下", "同一个数据集再来一次", "重新规划", "再排一次", "再试试"])
         if not mods:
             mods = [_veh_count(rng, lang, args.setdefault("num_vehicles", rng.randint(2, 30)))]
+        bare = [f"{args['num_vehicles']}辆"] if list(args) == ["dataset", "num_vehicles"] and rng.random() < 0.3 else mods
         return style(rng, rng.choice([f"{core}，{join(rng, mods, lang)}", f"换成{join(rng, mods, lang)}再算",
-                                      f"还是这个数据，{join(rng, mods, lang)}"]), lang), args
+                                      f"还是这个数据，{join(rng, mods, lang)}", f"改成{join(rng, bare, lang)}试试",
+                                      f"那就用{join(rng, bare, lang)}重新排", f"同样的数据，{join(rng, mods, lang)}再跑一遍",
+                                      f"{join(rng, mods, lang)}，{core}对比下"]), lang), args
     if lang == "en":
         dsp = rng.choice([ds, ds, ds, f"dataset {ds}", f"the {ds} instance", f"{ds} data", f"'{ds}'", f"the {ds} orders"])
         core = rng.choice([
@@ -601,7 +648,7 @@ def req_replan(rng: random.Random, lang: str) -> tuple[str, dict]:
                 text = rng.choice([f"取消订单{op}", f"订单{op}取消了", f"客户{op}退单了", f"把{op}号订单删掉", f"{op}不送了",
                                    f"去掉订单{op}", f"订单{op}作废"])
     elif ev == "road_closure":
-        loc = rng.choice(LOC_EN if lang == "en" else LOC_ZH)
+        loc = location(rng, lang)
         if lang == "en":
             text = rng.choice([f"{loc} is closed, reroute", f"road closure on {loc}", f"they shut {loc}, replan",
                                f"{loc} is blocked, adjust the routes", f"police closed {loc}", f"{loc} closed for roadworks, replan"])
@@ -657,44 +704,56 @@ def req_explain(rng: random.Random, lang: str) -> tuple[str, dict]:
     if q == "summary":
         text = rng.choice(["summarise the plan", "give me an overview of the plan", "how does the plan look",
                            "plan summary", "sum up the routes", "what's the status of the plan", "brief me on the plan",
-                           "tl;dr of the routes", "overview please", "recap the plan"]) if en else \
-            rng.choice(["总结一下方案", "方案概况", "说说这个方案", "方案怎么样", "简单汇报一下路线", "概括一下计划", "方案摘要"])
+                           "tl;dr of the routes", "overview please", "recap the plan", "how are we looking overall",
+                           "walk me through the plan", "the big picture please", "status report on the routes"]) if en else \
+            rng.choice(["总结一下方案", "方案概况", "说说这个方案", "方案怎么样", "简单汇报一下路线", "概括一下计划", "方案摘要",
+                        "整体情况怎么样", "讲讲现在的方案", "汇报一下总体情况"])
     elif q == "why_vehicle":
         o, v = rng.randint(1, 200), rng.randint(1, 30)
         args.update(order=o, vehicle=v)
         vr = _vehicle_ref(rng, lang, v)
         text = rng.choice([f"why is order {o} on {vr}", f"why did {vr} get order {o}", f"explain why order {o} went to {vr}",
-                           f"what's order {o} doing on {vr}", f"why assign {o} to {vr}", f"order {o} on {vr}, why?"]) if en else \
-            rng.choice([f"为什么订单{o}分给了{vr}", f"{o}号订单为啥在{vr}上", f"解释一下订单{o}为什么派给{vr}", f"{vr}为什么送{o}号单"])
+                           f"what's order {o} doing on {vr}", f"why assign {o} to {vr}", f"order {o} on {vr}, why?",
+                           f"how did order {o} end up on {vr}", f"why does {vr} carry {o}", f"why is {vr} delivering order {o}"]) if en else \
+            rng.choice([f"为什么订单{o}分给了{vr}", f"{o}号订单为啥在{vr}上", f"解释一下订单{o}为什么派给{vr}", f"{vr}为什么送{o}号单",
+                        f"{o}号单怎么跑到{vr}上了", f"{vr}怎么会送{o}号订单", f"为啥让{vr}送{o}号"])
     elif q == "why_late":
         o = rng.randint(1, 200)
         args["order"] = o
         text = rng.choice([f"why is order {o} late", f"why will {o} arrive late", f"order {o} is late, why",
                            f"what makes order {o} miss its window", f"explain the delay on order {o}",
-                           f"how come order #{o} is late"]) if en else \
-            rng.choice([f"订单{o}为什么迟到", f"{o}号单怎么会晚", f"为啥{o}号订单超时了", f"解释一下订单{o}的延误"])
+                           f"how come order #{o} is late", f"why's {o} late", f"why is #{o} behind schedule",
+                           f"what's holding up order {o}", f"{o} is late - why?"]) if en else \
+            rng.choice([f"订单{o}为什么迟到", f"{o}号单怎么会晚", f"为啥{o}号订单超时了", f"解释一下订单{o}的延误",
+                        f"{o}号咋晚了", f"{o}号单为什么没按时到", f"订单{o}怎么迟了"])
     elif q == "cost_breakdown":
         text = rng.choice(["break down the cost", "cost breakdown please", "where does the cost come from",
                            "split the total cost by vehicle", "how is the cost made up", "show me the cost per route",
-                           "itemise the costs"]) if en else \
-            rng.choice(["成本构成是什么", "拆分一下成本", "费用明细", "每辆车成本多少", "总成本怎么来的", "成本分解一下"])
+                           "itemise the costs", "what does each route cost", "cost per vehicle?", "where is the money going"]) if en else \
+            rng.choice(["成本构成是什么", "拆分一下成本", "费用明细", "每辆车成本多少", "总成本怎么来的", "成本分解一下",
+                        "每条路线花多少钱", "各车的费用是多少", "钱都花在哪了"])
     elif q == "what_if_move":
         o, v = rng.randint(1, 200), rng.randint(1, 30)
         args.update(order=o, vehicle=v)
         vr = _vehicle_ref(rng, lang, v)
         text = rng.choice([f"what if I move order {o} to {vr}", f"what happens if {vr} takes order {o}",
                            f"could order {o} go on {vr} instead", f"move {o} to {vr} - what would it cost",
-                           f"is it ok to shift order {o} onto {vr}", f"what if order {o} switches to {vr}"]) if en else \
+                           f"is it ok to shift order {o} onto {vr}", f"what if order {o} switches to {vr}",
+                           f"move order {o} to {vr}, is that feasible?", f"can {vr} take order {o}?",
+                           f"would it work to give order {o} to {vr}", f"put {o} on {vr} - feasible?"]) if en else \
             rng.choice([f"如果把订单{o}挪到{vr}会怎样", f"{o}号单改给{vr}行不行", f"把{o}调到{vr}上成本变多少",
-                        f"要是{vr}来送{o}号订单呢"])
+                        f"要是{vr}来送{o}号订单呢", f"把{o}号单给{vr}，可行吗", f"{vr}能不能接{o}号单", f"{o}号单换{vr}送可以吗"])
     else:  # what_if_fleet
         n = rng.randint(1, 40)
         args["num_vehicles"] = n
         nn = num(rng, n, lang, measure=True)
         text = rng.choice([f"what if we only had {nn} {rng.choice(VEH_EN_PL)}", f"what if the fleet were {nn}",
                            f"how would it look with {nn} {rng.choice(VEH_EN_PL)}", f"what if I used {nn} vehicles",
-                           f"could we do it with {nn} {rng.choice(VEH_EN_PL)}", f"what about a fleet of {nn}"]) if en else \
-            rng.choice([f"如果只有{nn}辆车会怎样", f"车队换成{nn}辆呢", f"用{nn}辆{rng.choice(VEH_ZH)}够不够", f"假如派{nn}辆车"])
+                           f"could we do it with {nn} {rng.choice(VEH_EN_PL)}", f"what about a fleet of {nn}",
+                           f"suppose we drop to {nn} {rng.choice(VEH_EN_PL)}, how bad is it",
+                           f"if the fleet shrank to {nn}, what happens", f"what would {nn} {rng.choice(VEH_EN_PL)} cost us"]) if en else \
+            rng.choice([f"如果只有{nn}辆车会怎样", f"车队换成{nn}辆呢", f"用{nn}辆{rng.choice(VEH_ZH)}够不够", f"假如派{nn}辆车",
+                        f"要是车减到{nn}辆会怎样", f"只剩{nn}辆车的话影响多大"])
     if pid:
         args["plan_id"] = pid
     if plan_txt:
@@ -756,30 +815,67 @@ def req_schedule(rng: random.Random, lang: str, ds: str | None = None, ref: bool
     return style(rng, text, lang), _order(args, "schedule_jobs")
 
 
+INC_EN_MORE = {
+    "road_closure": ["the road has been shut", "the exit is closed", "the lanes are closed for an accident clean-up",
+                     "the road is closed because of fog", "a closure"],
+    "traffic_accident": ["a pile-up", "an accident with injuries", "a lorry overturned", "a crash involving our truck",
+                         "a smash", "a car hit our van"],
+    "hazmat_spill": ["diesel spilled", "a leaking tanker", "chemicals leaking", "oil all over the road", "a spill of acid",
+                     "a gas leak"],
+    "flooding": ["the road is flooded", "water up to the axles", "a flooded tunnel", "the yard is under water",
+                 "heavy rain flooded the streets"],
+    "vehicle_fire": ["a trailer is smoking", "a lorry is burning", "flames from a van", "a truck caught fire",
+                     "the cab is on fire"],
+    "severe_weather": ["a storm", "black ice", "a heatwave", "gale-force winds", "hail", "a sandstorm"],
+    "power_outage": ["the lights are out", "we lost power", "the site lost electricity", "an outage", "the grid is down"],
+    "cold_chain_failure": ["the reefer stopped cooling", "the cooling unit failed", "the freezer is warming up",
+                           "the chilled load is getting warm", "the cold room broke down"],
+}
+INC_ZH_MORE = {
+    "road_closure": ["路封了", "出口封闭", "因为大雾封路", "临时管制"],
+    "traffic_accident": ["出车祸了", "追尾了", "车撞了", "有人受伤的事故", "翻车了"],
+    "hazmat_spill": ["柴油洒了", "漏油了", "化学品洒了一地", "槽车泄漏", "气体泄漏"],
+    "flooding": ["路被淹了", "积水很深", "隧道进水", "场地被水淹了", "暴雨淹了路"],
+    "vehicle_fire": ["车烧起来了", "冒烟起火", "着火了", "车厢起火", "驾驶室着火"],
+    "severe_weather": ["大风", "冰雹", "道路结冰", "沙尘暴", "强降雨"],
+    "power_outage": ["断电了", "没电了", "停电了", "供电中断"],
+    "cold_chain_failure": ["冷机不制冷了", "制冷坏了", "冷柜温度上来了", "冷藏货快化了", "冷库坏了"],
+}
+
+
 @_aligned
 def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
     inc = rng.choice(INCIDENT_TYPES)
     en = lang == "en"
-    sit = rng.choice((INC_EN if en else INC_ZH)[inc])
+    sit = rng.choice((INC_EN if en else INC_ZH)[inc] + (INC_EN_MORE if en else INC_ZH_MORE)[inc])
     args: dict[str, Any] = {}
     loc = None
-    if rng.random() < 0.55:
-        loc = rng.choice(LOC_EN if en else LOC_ZH)
-        situation = (rng.choice([f"{sit} on {loc}", f"{sit} near {loc}", f"{sit} at {loc}"]) if en
-                     else rng.choice([f"{loc}{sit}", f"{loc}附近{sit}", f"{loc}发生{sit}"]))
+    if rng.random() < 0.6:
+        loc = location(rng, lang)
+        situation = (rng.choice([f"{sit} on {loc}", f"{sit} near {loc}", f"{sit} at {loc}", f"{loc}: {sit}",
+                                 f"at {loc} {sit}", f"{sit} ({loc})"]) if en
+                     else rng.choice([f"{loc}{sit}", f"{loc}附近{sit}", f"{loc}发生{sit}", f"{loc}那边{sit}",
+                                      f"{loc}上{sit}", f"{sit}，在{loc}"]))
     else:
         situation = sit
+    if inc in ("vehicle_fire", "cold_chain_failure", "traffic_accident", "hazmat_spill") and rng.random() < 0.2:
+        # an incident on one of our vehicles is still a case search, not a breakdown to replan
+        vr = _vehicle_ref(rng, lang, rng.randint(1, 30))
+        situation = f"{vr}: {situation}" if en else f"{vr}，{situation}"
     if en:
         text = rng.choice([f"{situation}, what should we do", f"any past cases like {situation}?",
                            f"what's the protocol for {situation}", f"{situation} - how did we handle this before",
                            f"find similar incidents: {situation}", f"we have {situation}, give me the response steps",
                            f"emergency: {situation}", f"search the case base for {situation}",
-                           f"how do we respond to {situation}", f"{situation}. Advice?", f"look up {situation}"])
+                           f"how do we respond to {situation}", f"{situation}. Advice?", f"look up {situation}",
+                           f"{situation}", f"{situation}, what did we do last time?", f"{situation}, any similar cases?",
+                           f"{situation} - what's the procedure", f"help, {situation}", f"there's {situation}"])
     else:
         text = rng.choice([f"{situation}，怎么处理", f"有没有类似{situation}的案例", f"{situation}的应急预案是什么",
                            f"{situation}，以前怎么应对的", f"查一下{situation}的历史案例", f"紧急情况：{situation}",
-                           f"{situation}了，给我处置步骤", f"遇到{situation}该怎么办", f"搜一下{situation}"])
-    args["query"] = situation
+                           f"{situation}了，给我处置步骤", f"遇到{situation}该怎么办", f"搜一下{situation}", f"{situation}",
+                           f"{situation}，上次怎么处理的", f"{situation}，要预案", f"{situation}，以前遇到过吗",
+                           f"{situation}，处置流程是什么"])
     if rng.random() < 0.85:
         args["incident_type"] = inc
     if loc:
@@ -787,8 +883,10 @@ def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
     if rng.random() < 0.2:
         k = rng.randint(1, 10)
         args["k"] = k
-        text += rng.choice([f", top {k}", f", show {num(rng, k, 'en')} cases", f" ({k} results)"]) if en else \
-            rng.choice([f"，给{num(rng, k, 'zh', measure=True)}个案例", f"，前{k}条", f"，要{k}个"])
+        text += rng.choice([f", top {k}", f", show {num(rng, k, 'en')} cases", f" ({k} results)", f", give me {k} cases"]) if en \
+            else rng.choice([f"，给{num(rng, k, 'zh', measure=True)}个案例", f"，前{k}条", f"，要{k}个", f"，找{k}个类似的"])
+    # the free-text query goes last: a tiny model that writes it first drifts into its own words
+    args["query"] = situation
     return style(rng, text, lang), _order(args, "search_emergency_cases")
 
 
@@ -796,8 +894,10 @@ _ARG_ORDER = {name: list(spec["properties"]) for name, spec in __import__("tools
 
 
 def _order(args: dict[str, Any], tool: str) -> dict[str, Any]:
-    """Arguments in the contract's order (one canonical form makes the target easier to learn)."""
-    return {k: args[k] for k in _ARG_ORDER[tool] if k in args}
+    """Arguments in the contract's order (one canonical form makes the target easier to learn), except a
+    free-text ``query``, which goes last so the copied fields come before the model's own words."""
+    order = [k for k in _ARG_ORDER[tool] if k != "query"] + ["query"]
+    return {k: args[k] for k in order if k in args}
 
 
 # ----------------------------------------------------------------------------- results and answers
@@ -885,6 +985,50 @@ MISSING_ZH = [("规划一下路线", "routing"), ("帮我排线", "routing"), ("
               ("对比一下排产方法", "shop")]
 
 
+SMALLTALK_EN += ["thank you, that's very helpful", "ok thanks, that's all", "no, nothing else", "that's it for now",
+                 "brilliant, cheers", "good job", "hello again", "are you there?", "all good, thanks", "morning!"]
+SMALLTALK_ZH += ["非常感谢", "好的，没别的了", "就这些", "没事了", "太好了，谢谢", "不用了", "好嘞", "收到，谢谢", "嗯嗯好"]
+
+
+def _oos(rng: random.Random, lang: str) -> str:
+    """An out-of-scope request, fixed or composed."""
+    if rng.random() < 0.4:
+        return rng.choice(OOS_EN if lang == "en" else OOS_ZH)
+    if lang == "en":
+        thing = rng.choice(["a poem", "an email", "a birthday message", "a story", "a cover letter", "a joke", "song lyrics"])
+        who = rng.choice(["my colleague", "my boss", "my mum", "the team", "a customer", "my friend"])
+        place = rng.choice(["Shanghai", "Beijing", "Paris", "the depot", "the warehouse", "Tokyo", "London"])
+        return rng.choice([f"write {thing} for {who}", f"can you write me {thing}", f"what's the weather in {place} tomorrow",
+                           "how tall is Mount Everest", f"what's the population of {place}", f"any good food near {place}?",
+                           f"recommend a hotel in {place}", "who is the president of France", f"what time is it in {place}",
+                           "how do I cook rice", "what's the news today", "help me with my maths homework"])
+    thing = rng.choice(["一首诗", "一封邮件", "生日祝福", "一个故事", "求职信", "一段歌词"])
+    who = rng.choice(["同事", "老板", "妈妈", "客户", "朋友"])
+    place = rng.choice(["上海", "北京", "广州", "仓库", "深圳", "杭州"])
+    return rng.choice([f"帮我给{who}写{thing}", f"写{thing}", f"{place}明天天气怎么样", "珠穆朗玛峰有多高", f"{place}有多少人口",
+                       f"{place}附近有什么好吃的", f"推荐{place}的酒店", "今天有什么新闻", "米饭怎么煮", "帮我做数学作业",
+                       f"{place}现在几点"])
+
+
+def _missing(rng: random.Random, lang: str) -> tuple[str, str]:
+    """A request that names no dataset (the reply asks which one): fixed or composed."""
+    if rng.random() < 0.5:
+        return rng.choice(MISSING_EN if lang == "en" else MISSING_ZH)
+    n = rng.randint(2, 30)
+    if lang == "en":
+        when = rng.choice(["tomorrow", "today", "this afternoon", "tonight", "the morning run", "next week"])
+        veh = rng.choice(VEH_EN_PL)
+        return rng.choice([(f"optimise my deliveries for {when} with {num(rng, n, 'en')} {veh}", "routing"),
+                           (f"plan {when}'s routes with {n} {veh}", "routing"), (f"route {when}'s orders", "routing"),
+                           (f"we have {num(rng, n, 'en')} {veh} {when}, plan the deliveries", "routing"),
+                           (f"schedule the jobs for {when}", "shop"), (f"make a production plan for {when}", "shop")])
+    when = rng.choice(["明天", "今天", "下午", "晚上", "下周"])
+    nn = num(rng, n, "zh", measure=True)
+    return rng.choice([(f"{when}用{nn}辆车送货，帮我优化一下", "routing"), (f"{nn}辆车送货，排个线", "routing"),
+                       (f"{when}的货帮我排线", "routing"), (f"规划{when}的配送", "routing"), (f"排一下{when}的生产", "shop"),
+                       (f"{when}的工单排个产", "shop")])
+
+
 def no_tool_reply(rng: random.Random, kind: str, lang: str, which: str = "routing") -> str:
     en = lang == "en"
     if kind == "smalltalk":
@@ -951,9 +1095,9 @@ def _no_tool(rng: random.Random, conv: _Conv) -> None:
         conv.text_turn(style(rng, rng.choice(SMALLTALK_EN if lang == "en" else SMALLTALK_ZH), lang),
                        no_tool_reply(rng, "smalltalk", lang))
     elif r < 0.65:
-        conv.text_turn(style(rng, rng.choice(OOS_EN if lang == "en" else OOS_ZH), lang), no_tool_reply(rng, "oos", lang))
+        conv.text_turn(style(rng, _oos(rng, lang), lang), no_tool_reply(rng, "oos", lang))
     else:
-        text, which = rng.choice(MISSING_EN if lang == "en" else MISSING_ZH)
+        text, which = _missing(rng, lang)
         conv.text_turn(style(rng, text, lang), no_tool_reply(rng, "missing", lang, which))
 
 
@@ -1006,7 +1150,7 @@ def conversation(rng: random.Random) -> dict[str, Any]:
             elif r < 0.75:
                 t, a = req_plan_routes(rng, lang, ds=ds, ref=True)
                 conv.call_turn(t, "plan_routes", _order(a, "plan_routes"))
-            elif r < 0.85 and flow == "mixed":
+            elif r < 0.8 and flow == "mixed":
                 t, a = req_search(rng, lang)
                 conv.call_turn(t, "search_emergency_cases", a)
             else:

@@ -46,8 +46,13 @@ class Plan:
     n_pretrain3: int = 30000
     pretrain3_steps: int = 1500
     pretrain3_seconds: float = 1200
+    # a fourth stage (session 3) on conversations with made-up dataset names and incident places,
+    # so the model learns to copy strings rather than recall the names it has seen
+    n_pretrain4: int = 30000
+    pretrain4_steps: int = 1500
+    pretrain4_seconds: float = 1200
     n_sft: int = 40000
-    sft_seed: int = 6
+    sft_seed: int = 8
     sft_steps: int = 2400
     sft_seconds: float = 1800
     student_steps: int = 2500
@@ -62,7 +67,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
 
@@ -78,6 +83,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     times: dict[str, float] = {}
     t_all = Timer()
     pre, pre2, pre3 = work / "pretrain.jsonl", work / "pretrain2.jsonl", work / "pretrain3.jsonl"
+    pre4 = work / "pretrain4.jsonl"
     sft_data = work / "sft.jsonl"
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
@@ -86,6 +92,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain, seed=1), pre)
         write_jsonl(generate(plan.n_pretrain2, seed=3), pre2)
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
+        write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
         times["data"] = t()
     if "tokenizer" in phases:
@@ -105,6 +112,10 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             pretrain.main(["--data", str(pre3), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
                            "--resume", str(out / "base"), "--size", plan.size, "--lr", "7e-4", "--seed", "3",
                            "--steps", str(plan.pretrain3_steps), "--max-seconds", str(plan.pretrain3_seconds), *common])
+        if plan.pretrain4_steps:
+            pretrain.main(["--data", str(pre4), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
+                           "--resume", str(out / "base"), "--size", plan.size, "--lr", "7e-4", "--seed", "4",
+                           "--steps", str(plan.pretrain4_steps), "--max-seconds", str(plan.pretrain4_seconds), *common])
         times["pretrain"] = t()
     if "sft" in phases:
         t = Timer()
@@ -159,7 +170,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     summary = {"plan": asdict(plan), "phase_seconds": {k: round(v, 1) for k, v in times.items()},
                "total_seconds": round(t_all(), 1), "results": results,
                "sizes": {p.name: dir_size(p) for p in out.iterdir() if p.is_dir()},
-               "data_hash": {"pretrain": _hash(pre), "pretrain2": _hash(pre2), "pretrain3": _hash(pre3),
+               "data_hash": {"pretrain": _hash(pre), "pretrain2": _hash(pre2), "pretrain3": _hash(pre3), "pretrain4": _hash(pre4),
                              "sft": _hash(sft_data)}}
     (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     return summary
