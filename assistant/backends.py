@@ -52,14 +52,21 @@ def fit_context(messages: list[dict[str, Any]], count_tokens: Any, budget: int) 
     return kept
 
 
-def call_schema(tool: str | None = None) -> dict[str, Any]:
+def call_schema(tool: str | None = None, fixed: dict[str, Any] | None = None) -> dict[str, Any]:
     """JSON schema of one tool call ``{"name": ..., "arguments": {...}}`` over the whole contract, or of a
-    call to ``tool`` only."""
-    one = [{"type": "object", "properties": {"name": {"const": name}, "arguments": json_schema(name)},
-            "required": ["name", "arguments"], "additionalProperties": False} for name in TOOL_NAMES if tool in (None, name)]
-    if not one:
+    call to ``tool`` only, with the arguments in ``fixed`` held to their values."""
+    if tool is not None and tool not in TOOL_NAMES:
         raise DiaoduError(f"unknown tool {tool!r}; tools: {', '.join(TOOL_NAMES)}", code="unknown_tool")
-    return one[0] if tool else {"oneOf": one}
+
+    def one(name: str) -> dict[str, Any]:
+        args = json_schema(name)
+        if fixed:
+            args = {**args, "properties": {**args["properties"], **{k: {"const": v} for k, v in fixed.items()}},
+                    "required": sorted(set(args["required"]) | set(fixed))}
+        return {"type": "object", "properties": {"name": {"const": name}, "arguments": args},
+                "required": ["name", "arguments"], "additionalProperties": False}
+
+    return one(tool) if tool else {"oneOf": [one(name) for name in TOOL_NAMES]}
 
 
 class ChatModel(Protocol):
@@ -68,9 +75,10 @@ class ChatModel(Protocol):
     name: str
 
     def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
-                 tool: str | None = None) -> str:
+                 tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
         """The assistant's next message. ``purpose`` is ``act`` (may call tools) or ``answer``; with ``tool``
-        the message is one call of that tool, its arguments decoded under its schema."""
+        the message is one call of that tool, its arguments decoded under its schema (``fixed`` arguments
+        held to their values)."""
         ...
 
     def stream(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 160) -> Iterator[str]:
@@ -88,7 +96,7 @@ class ScriptedChatModel:
         self.seen: list[list[dict[str, Any]]] = []
 
     def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
-                 tool: str | None = None) -> str:
+                 tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
         self.seen.append(list(messages))
         if not self.outputs:
             raise DiaoduError("the scripted model has no more outputs", code="script_exhausted")
@@ -116,16 +124,18 @@ class InprocChatModel:
         self.name = str(path)
         self.lm = load_model(path, threads=threads)
         self.constrained = constrained
-        self._grammars: dict[str | None, Any] = {}
+        self._grammars: dict[str, Any] = {}
 
-    def _compiled_call_grammar(self, tool: str | None = None) -> Any:
-        if tool not in self._grammars:
+    def _compiled_call_grammar(self, tool: str | None = None, fixed: dict[str, Any] | None = None) -> Any:
+        # property order matters (the grammar emits keys in schema order, as the model was trained), so
+        # the schema is compiled as written
+        schema = json.dumps(call_schema(tool, fixed))
+        if schema not in self._grammars:
             import xgrammar as xgr
 
             info = xgr.TokenizerInfo.from_huggingface(self.lm.tokenizer, vocab_size=self.lm.model.config.vocab_size)
-            self._grammars[tool] = xgr.GrammarCompiler(info).compile_json_schema(json.dumps(call_schema(tool)),
-                                                                                 any_whitespace=False)
-        return self._grammars[tool]
+            self._grammars[schema] = xgr.GrammarCompiler(info).compile_json_schema(schema, any_whitespace=False)
+        return self._grammars[schema]
 
     def _fit(self, messages: list[dict[str, Any]], max_new_tokens: int) -> list[dict[str, Any]]:
         limit = int(getattr(self.lm.model.config, "max_position_embeddings", 2048))
@@ -137,7 +147,8 @@ class InprocChatModel:
         return fit_context(messages, count, budget)
 
     def _generate(self, messages: list[dict[str, Any]], prefix: str = "", max_new_tokens: int = 160,
-                  constrained: bool = False, streamer: Any = None, tool: str | None = None) -> str:
+                  constrained: bool = False, streamer: Any = None, tool: str | None = None,
+                  fixed: dict[str, Any] | None = None) -> str:
         import torch
 
         from finetune.chatformat import IM_END
@@ -149,7 +160,7 @@ class InprocChatModel:
         if constrained:
             import xgrammar as xgr
 
-            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_call_grammar(tool))]
+            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_call_grammar(tool, fixed))]
         if streamer is not None:
             kwargs["streamer"] = streamer
         with torch.inference_mode():
@@ -158,9 +169,10 @@ class InprocChatModel:
         return text.split(IM_END)[0].replace(tok.eos_token or IM_END, "")
 
     def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
-                 tool: str | None = None) -> str:
+                 tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
         if tool is not None:
-            body = self._generate(messages, prefix=CALL_OPEN, max_new_tokens=max_new_tokens, constrained=True, tool=tool)
+            body = self._generate(messages, prefix=CALL_OPEN, max_new_tokens=max_new_tokens, constrained=True, tool=tool,
+                                  fixed=fixed)
             return CALL_OPEN + body.strip() + CALL_CLOSE
         if purpose != "act" or not self.constrained:
             return self._generate(messages, max_new_tokens=max_new_tokens).strip()
@@ -232,11 +244,11 @@ class VllmChatModel:
         return resp.json()["choices"][0]["text"]
 
     def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
-                 tool: str | None = None) -> str:
+                 tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
         prompt = self._prompt(messages)
         if tool is not None:
             body = self._complete(prompt + CALL_OPEN, max_new_tokens,
-                                  structured_outputs={"json": call_schema(tool), "disable_any_whitespace": True})
+                                  structured_outputs={"json": call_schema(tool, fixed), "disable_any_whitespace": True})
             return CALL_OPEN + body.strip() + CALL_CLOSE
         if purpose != "act":
             return self._complete(prompt, max_new_tokens)

@@ -28,7 +28,7 @@ from langgraph.types import interrupt
 from assistant.backends import ChatModel
 from assistant.faithfulness import unbacked_numbers
 from assistant.grounding import Focus, about_the_work, asked_for, dataset_tool, ground_call
-from assistant.intent import IntentRouter, default_router
+from assistant.intent import ENUM_KEYS, IntentRouter, default_router
 from assistant.numbers import has_chinese, numbers_in_text
 from finetune.chatformat import TOOL_OPEN, parse_assistant
 from tools.contract import validate_call
@@ -140,14 +140,15 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
         elif isinstance(intent, IntentRouter) and not state.get("repairs"):
             routed = _routed_tool(intent, user, state["messages"], calls)
             if routed:
-                label, p = routed
-                chose = calls[0]["name"] if calls else "no call"
+                label, fixed, p = routed
+                chose = _describe(calls[0]) if calls else "no call"
+                want = label + "".join(f" {k}={v}" for k, v in (fixed or {}).items())
                 turn.setdefault("grounding", []).append(
-                    f"the model chose {chose}; the intent router says {label} (p={p:.2f}): decoded again as {label}")
+                    f"the model chose {chose}; the intent router says {want} (p={p:.2f}): decoded again as {want}")
                 t0 = time.perf_counter()
                 try:
                     raw = (model.complete(state["messages"], purpose="answer") if label == "none"
-                           else model.complete(state["messages"], purpose="act", tool=label))
+                           else model.complete(state["messages"], purpose="act", tool=label, fixed=fixed))
                 except DiaoduError as exc:
                     turn["answer"] = f"The model backend failed: {exc.message}"
                     return {"next": "respond", "turn": turn}
@@ -298,19 +299,33 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
 
 
 def _routed_tool(intent: IntentRouter, user: str, messages: list[dict[str, Any]],
-                 calls: list[dict[str, Any]]) -> tuple[str, float] | None:
-    """The router's tool when it is confident and disagrees with the model's choice, else None.
+                 calls: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None, float] | None:
+    """``(tool, fixed arguments, p)`` when the router is confident and disagrees with the model's call,
+    else None: a different tool, or for replan / explain_plan a different event / question.
 
     A dataset the user names settles routing versus job shop (the workspace knows its kind),
     so the router is not asked to decide between those two.
     """
     label, p = intent.predict(user, messages)
     chose = calls[0]["name"] if calls else "none"
-    if p < ROUTER_CONFIDENCE or label == chose:
+    if p < ROUTER_CONFIDENCE:
         return None
     if label in ("plan_routes", "schedule_jobs") and dataset_tool(user) not in (None, label):
         return None
-    return label, p
+    choice = intent.predict_choice(label, user, messages)
+    key = ENUM_KEYS[label][0] if label in ENUM_KEYS else None
+    fixed = {key: choice[0]} if key and choice and choice[1] >= ROUTER_CONFIDENCE else None
+    if label != chose:
+        return label, fixed, p
+    if fixed and key and calls[0]["arguments"].get(key) != fixed[key]:
+        return label, fixed, p * (choice[1] if choice else 1.0)
+    return None
+
+
+def _describe(call: dict[str, Any]) -> str:
+    key = ENUM_KEYS.get(call["name"], ("",))[0]
+    value = call["arguments"].get(key) if key else None
+    return call["name"] + (f" {key}={value}" if value else "")
 
 
 def _call_key(tool: str, args: dict[str, Any]) -> str:

@@ -93,3 +93,34 @@ def test_router_does_not_override_a_dataset_the_user_named():
     r = Assistant(model, max_tool_seconds=1).ask("plan demo-small")
     assert not any("intent router" in g for g in r.get("grounding", []))
     assert [c["tool"] for c in r["calls"]] == ["plan_routes"]
+
+
+def test_fixed_argument_schema():
+    schema = call_schema("explain_plan", {"question": "summary"})
+    args = schema["arguments"] if "arguments" in schema else schema["properties"]["arguments"]
+    assert args["properties"]["question"] == {"const": "summary"} and "question" in args["required"]
+    # property order is the contract's (the grammar emits keys in this order, as the model was trained)
+    assert list(schema["properties"]) == ["name", "arguments"]
+
+
+def test_router_fixes_the_question_of_an_explain_call():
+    # the model asks for a cost breakdown where the user wants the summary; the router is sure of the question
+    model = ScriptedChatModel([call("plan_routes", dataset="demo-small", time_limit_s=1), "Planned.",
+                               call("explain_plan", question="cost_breakdown"),
+                               call("explain_plan", question="summary"), "Summary."])
+    a = Assistant(model, max_tool_seconds=1)
+    first = a.ask("route demo-small")
+    r = a.ask("give me an overview of the plan", thread_id=first["thread_id"])
+    assert any("question=summary" in g for g in r["grounding"]), r["grounding"]
+    assert [c["args"]["question"] for c in r["calls"]] == ["summary"]
+
+
+def test_real_model_decodes_a_forced_call_in_contract_order():
+    from assistant.backends import InprocChatModel
+    from finetune.chatformat import parse_assistant
+
+    model = InprocChatModel(threads=1)
+    out = model.complete([{"role": "user", "content": "how does the plan look"}], tool="explain_plan",
+                         fixed={"question": "summary"})
+    assert out.startswith('<tool_call>{"name": "explain_plan", "arguments": {')
+    assert parse_assistant(out).calls[0]["arguments"]["question"] == "summary"
