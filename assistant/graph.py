@@ -336,6 +336,7 @@ def _update_focus(focus: Focus, tool: str, args: dict[str, Any], result: dict[st
     if tool == "plan_routes":
         focus.dataset = result.get("dataset") or args.get("dataset")
         focus.plan_id = result.get("plan_id") or focus.plan_id
+        focus.plan_args = {k: v for k, v in args.items() if k not in ("dataset", "time_limit_s", "seed")}
     elif tool == "replan":
         focus.plan_id = result.get("plan_id") or result.get("new_plan_id") or focus.plan_id
     elif tool == "schedule_jobs":

@@ -57,16 +57,17 @@ class Focus:
     plan_id: str | None = None
     schedule_dataset: str | None = None
     numbers: list[float] = field(default_factory=list)  # numbers the user said in earlier turns
+    plan_args: dict[str, Any] = field(default_factory=dict)  # the settings of the plan in focus
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Focus:
         data = data or {}
         return cls(**{k: data.get(k) for k in ("dataset", "plan_id", "schedule_dataset")},
-                   numbers=list(data.get("numbers") or []))
+                   numbers=list(data.get("numbers") or []), plan_args=dict(data.get("plan_args") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "plan_id": self.plan_id, "schedule_dataset": self.schedule_dataset,
-                "numbers": self.numbers[-20:]}
+                "numbers": self.numbers[-20:], "plan_args": self.plan_args}
 
 
 @dataclass
@@ -260,6 +261,14 @@ def ground_call(tool: str, args: dict[str, Any], user_text: str, focus: Focus, e
         out["road"] = road
     if tool == "search_emergency_cases":
         _ground_emergency(out, user_text, changes)
+
+    # 5b. a rerun of the plan in focus ("now give the solver 2 minutes") changes what the user says
+    # and keeps the plan's other settings
+    if tool == "plan_routes" and not named_all and focus.dataset and out.get("dataset") == focus.dataset:
+        for key in ("num_vehicles", "vehicle_capacity", "objective", "guidance"):
+            if key not in out and key in focus.plan_args:
+                changes.append(f"{key} -> {focus.plan_args[key]!r} (kept from the plan in focus)")
+                out[key] = focus.plan_args[key]
 
     # 6. essential arguments: ask rather than guess.
     cond = str(out.get("event") or out.get("question") or "")

@@ -154,3 +154,17 @@ def test_advice_on_an_incident_is_a_case_search_not_a_fleet_operation():
     # a breakdown is a fleet event, even when the dispatcher asks what to do
     g = ground_call("replan", {"event": "vehicle_breakdown", "vehicle": 6}, "van 6 broke down, what do we do?", Focus())
     assert g.tool is None and g.args["event"] == "vehicle_breakdown"
+
+
+def test_a_rerun_keeps_the_plan_in_focus_settings():
+    from assistant.grounding import Focus, ground_call
+
+    focus = Focus(dataset="demo-city", plan_id="plan-1", plan_args={"num_vehicles": 12, "guidance": "none"})
+    g = ground_call("plan_routes", {"dataset": "demo-city", "time_limit_s": 120}, "and give the solver 2 minutes this time",
+                    focus)
+    assert g.args == {"dataset": "demo-city", "time_limit_s": 120, "num_vehicles": 12, "guidance": "none"}
+    # what the user changes wins; a newly named dataset starts from the tool's defaults
+    g = ground_call("plan_routes", {"dataset": "demo-city", "num_vehicles": 14}, "rerun it with 14 vans", focus)
+    assert g.args["num_vehicles"] == 14 and g.args["guidance"] == "none"
+    g = ground_call("plan_routes", {"dataset": "demo-small"}, "route demo-small", focus)
+    assert "num_vehicles" not in g.args and "guidance" not in g.args
