@@ -378,8 +378,10 @@ _OTHER_DATASET_TOOL = {"plan_routes": "schedule_jobs", "schedule_jobs": "plan_ro
 # Dataset-shaped words: "shift-b", "north-2026-11-24", "zone5". Hyphenated words of the trade
 # are not dataset names.
 _DS_TOKEN = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+|[A-Za-z]+\d+[A-Za-z0-9]*)(?![A-Za-z0-9_-])")
+# hyphenated words of the trade ("cold-chain", "follow-up"): two parts only, so that a name of
+# three parts ("cold-store-b") still reads as a dataset
 _NOT_DATASETS = re.compile(r"gnn|tools|sat|^(?:on|re|first|multi|rear|pile|follow|real|long|well|half|cold|time|"
-                           r"most|e|x|non|co|self|pre|post|top|up|check|drop|pick|set)-|-(?:up|time|end|based|guided|free|off|in)$"
+                           r"most|e|x|non|co|self|pre|post|top|up|check|drop|pick|set)-[^-_.]+$|^[^-_.]+-(?:up|time|end|based|guided|free|off|in)$"
                            r"|\d+-?(?:s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hour|hours|kg|km|truck|trucks|van|vans|"
                            r"vehicle|vehicles|ton|tonne)$|^\d+(?:[.-]\d+)*$|^(?:[gs]\d+|exit\d+|v\d+|plan-\d+)$", re.IGNORECASE)
 _DS_CUE_BEFORE = re.compile(r"(?:dataset|data|file|instance|orders|for|on|in|of|called|named|route|routes|plan|run|load|solve|"

@@ -168,3 +168,15 @@ def test_a_rerun_keeps_the_plan_in_focus_settings():
     assert g.args["num_vehicles"] == 14 and g.args["guidance"] == "none"
     g = ground_call("plan_routes", {"dataset": "demo-small"}, "route demo-small", focus)
     assert "num_vehicles" not in g.args and "guidance" not in g.args
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("routing for cold-store-b, we care about punctuality above all", "cold-store-b"),
+    ("cold-store-b排线，守时第一", "cold-store-b"),
+    ("the cold-chain failed on truck 3", None),
+    ("a follow-up on the rear-end crash", None),
+])
+def test_a_three_part_name_is_a_dataset_but_a_trade_word_is_not(text, name):
+    from assistant.grounding import _unknown_dataset_named
+
+    assert _unknown_dataset_named(text, None) == name
