@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import operator
+import os
 import re
 import time
 from typing import Annotated, Any, TypedDict
@@ -39,9 +40,10 @@ from tools.registry import run_tool
 log = logging.getLogger(__name__)
 
 MAX_REPAIRS = 2  # how often a tool error goes back to the model before we answer with it
-# The router overrides the model's tool choice only when it is this sure (on its held-back
-# generated turns, 99 % of such predictions are right)
-ROUTER_CONFIDENCE = 0.9
+# The router overrides the model's tool choice only when it is this sure. 0.7 was chosen on the
+# held-out suite (turn accuracy 0.5: 89.1 %, 0.7: 89.4 %, 0.8: 88.8 %, 0.9: about 88 %) and checked
+# on the independent fresh suite (0.9: 87.3 %, 0.7: 89.4 %); DIAODU_ROUTER_CONFIDENCE overrides it
+ROUTER_CONFIDENCE = float(os.environ.get("DIAODU_ROUTER_CONFIDENCE", "0.7"))
 _THANKS = re.compile(r"\bthanks?\b|thank you|cheers|appreciated|谢|辛苦", re.IGNORECASE)
 
 # Errors that are answers, not mistakes in the call (infeasible requests, the workspace's state:
