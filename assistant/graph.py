@@ -310,8 +310,8 @@ def _routed_tool(intent: IntentRouter, user: str, messages: list[dict[str, Any]]
     """
     label, p = intent.predict(user, messages)
     chose = calls[0]["name"] if calls else "none"
-    if p < ROUTER_CONFIDENCE:
-        return None
+    if p < ROUTER_CONFIDENCE or (label != "none" and not about_the_work(user)):
+        return None  # unsure, or words with nothing of the work in them: no call is forced
     if label in ("plan_routes", "schedule_jobs") and dataset_tool(user) not in (None, label):
         return None
     choice = intent.predict_choice(label, user, messages)

@@ -40,6 +40,14 @@ def test_vllm_server_serves_one_chat_turn(tmp_path):
         # whatever the small model chose, anything that reached a tool was a valid contract call
         for call in result["calls"]:
             assert call["tool"] in {"plan_routes", "replan", "explain_plan", "schedule_jobs", "search_emergency_cases"}
+        # the intent router's path: one call of a given tool with its question held, under vLLM's
+        # structured outputs
+        from finetune.chatformat import parse_assistant
+
+        forced = model.complete([{"role": "user", "content": "how does the plan look"}], tool="explain_plan",
+                                fixed={"question": "summary"})
+        call = parse_assistant(forced).calls[0]
+        assert call["name"] == "explain_plan" and call["arguments"]["question"] == "summary"
 
 
 @pytest.mark.slow

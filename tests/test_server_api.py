@@ -304,11 +304,11 @@ def test_loopback_detection():
 class SlowRules(RuleTestingModel):
     """The rules model with a pause, standing in for a long solver or model step."""
 
-    def complete(self, messages, *, purpose="act", max_new_tokens=160):
+    def complete(self, messages, *, purpose="act", max_new_tokens=160, tool=None, fixed=None):
         import time
 
         time.sleep(0.4)
-        return super().complete(messages, purpose=purpose, max_new_tokens=max_new_tokens)
+        return super().complete(messages, purpose=purpose, max_new_tokens=max_new_tokens, tool=tool, fixed=fixed)
 
 
 def test_long_turns_keep_the_stream_alive(workspace, monkeypatch):

@@ -38,8 +38,13 @@ class RuleTestingModel:
 
     name = "rules-testing"
 
-    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160) -> str:
-        """A tool call for a recognised request, else a short reply that echoes the user."""
+    def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
+                 tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
+        """A tool call for a recognised request, else a short reply that echoes the user; with ``tool``,
+        a call of that tool (its rule's call if the rule chose it, else only the ``fixed`` arguments)."""
+        if tool is not None:
+            ruled = self.complete(messages, purpose=purpose, max_new_tokens=max_new_tokens)
+            return ruled if f'"name": "{tool}"' in ruled else _call(tool, **(fixed or {}))
         last = messages[-1] if messages else {"role": "user", "content": ""}
         user = next((str(m["content"]) for m in reversed(messages) if m["role"] == "user"), "")
         zh = has_chinese(user)
