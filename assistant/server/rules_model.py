@@ -37,6 +37,8 @@ class RuleTestingModel:
     """Keyword rules in place of a model; for the e2e and load tests only (see module docstring)."""
 
     name = "rules-testing"
+    # the rules are the tests' own fixed behaviour; the intent router checks learned models only
+    checked_by_router = False
 
     def complete(self, messages: list[dict[str, Any]], *, purpose: str = "act", max_new_tokens: int = 160,
                  tool: str | None = None, fixed: dict[str, Any] | None = None) -> str:
