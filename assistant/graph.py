@@ -312,19 +312,19 @@ def _routed_tool(intent: IntentRouter, user: str, messages: list[dict[str, Any]]
     A dataset the user names settles routing versus job shop (the workspace knows its kind),
     so the router is not asked to decide between those two.
     """
-    label, p = intent.predict(user, messages)
+    verdict = intent.route(user, messages)
+    label, p = verdict.tool, verdict.p
     chose = calls[0]["name"] if calls else "none"
     if p < ROUTER_CONFIDENCE or (label != "none" and not about_the_work(user)):
         return None  # unsure, or words with nothing of the work in them: no call is forced
     if label in ("plan_routes", "schedule_jobs") and dataset_tool(user) not in (None, label):
         return None
-    choice = intent.predict_choice(label, user, messages)
     key = ENUM_KEYS[label][0] if label in ENUM_KEYS else None
-    fixed = {key: choice[0]} if key and choice and choice[1] >= ROUTER_CONFIDENCE else None
+    fixed = {key: verdict.choice} if key and verdict.choice_p >= ROUTER_CONFIDENCE else None
     if label != chose:
         return label, fixed, p
     if fixed and key and calls[0]["arguments"].get(key) != fixed[key]:
-        return label, fixed, p * (choice[1] if choice else 1.0)
+        return label, fixed, p * verdict.choice_p
     return None
 
 

@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -131,24 +132,45 @@ class IntentRouter:
         p /= p.sum()
         return {label: float(v) for label, v in zip(LABELS, p, strict=True)}
 
-    def predict(self, user_text: str, messages: list[dict[str, Any]] | None = None) -> tuple[str, float]:
-        """The most likely tool (or "none") and its probability, summed over its enumerated choices."""
+    def route(self, user_text: str, messages: list[dict[str, Any]] | None = None) -> Routing:
+        """The most likely tool (or "none"), its probability summed over its enumerated choices and, for
+        replan / explain_plan, the most likely event / question given that tool: from one forward pass."""
+        probs = self.probabilities(user_text, messages)
         per_tool: dict[str, float] = {}
-        for label, p in self.probabilities(user_text, messages).items():
+        for label, p in probs.items():
             per_tool[tool_of(label)] = per_tool.get(tool_of(label), 0.0) + p
-        best = max(per_tool, key=lambda k: per_tool[k])
-        return best, per_tool[best]
+        tool = max(per_tool, key=lambda k: per_tool[k])
+        return Routing(tool, per_tool[tool], *_choice(probs, tool, per_tool[tool]))
+
+    def predict(self, user_text: str, messages: list[dict[str, Any]] | None = None) -> tuple[str, float]:
+        """The most likely tool (or "none") and its probability."""
+        r = self.route(user_text, messages)
+        return r.tool, r.p
 
     def predict_choice(self, tool: str, user_text: str, messages: list[dict[str, Any]] | None = None) -> tuple[str, float] | None:
-        """For a tool with an enumerated choice (replan's event, explain_plan's question): the most likely
-        value and its probability given that tool; None for other tools."""
-        if tool not in ENUM_KEYS:
-            return None
-        probs = {label.split(":", 1)[1]: p for label, p in self.probabilities(user_text, messages).items()
-                 if tool_of(label) == tool}
-        total = sum(probs.values()) or 1.0
-        best = max(probs, key=lambda k: probs[k])
-        return best, probs[best] / total
+        """For a tool with an enumerated choice: the most likely value and its probability given that tool;
+        None for other tools."""
+        probs = self.probabilities(user_text, messages)
+        value, p = _choice(probs, tool, sum(v for k, v in probs.items() if tool_of(k) == tool))
+        return (value, p) if value is not None else None
+
+
+@dataclass
+class Routing:
+    """The router's verdict on one request."""
+
+    tool: str
+    p: float
+    choice: str | None = None  # replan's event or explain_plan's question
+    choice_p: float = 0.0  # its probability given the tool
+
+
+def _choice(probs: dict[str, float], tool: str, tool_p: float) -> tuple[str | None, float]:
+    if tool not in ENUM_KEYS:
+        return None, 0.0
+    values = {label.split(":", 1)[1]: p for label, p in probs.items() if tool_of(label) == tool}
+    best = max(values, key=lambda k: values[k])
+    return best, values[best] / (tool_p or 1.0)
 
 
 @lru_cache(maxsize=1)
@@ -210,10 +232,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--out", type=Path, default=INTENT_DIR)
+    ap.add_argument("--json", action="store_true", help="print the run's meta.json as one JSON document")
     a = ap.parse_args(argv)
     router, meta = train(a.n, a.seed, a.epochs)
     router.save_pretrained(a.out)
     log.info("intent router -> %s: %s", a.out, meta)
+    if a.json:
+        from tools.core.cli import print_json
+
+        print_json({"out": str(a.out), **meta})
 
 
 if __name__ == "__main__":
