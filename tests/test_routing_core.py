@@ -132,6 +132,25 @@ def test_guidance_fields_apply_independently() -> None:
     assert warm.cost <= base.cost
 
 
+def test_shaping_rounds_keep_the_best_polished_plan() -> None:
+    inst = load_instance("demo-small")
+    base = solve(inst, MaxRuntime(1.0, "cpu"))
+    # a penalty that pushes the search away from the plain plan's arcs: every round's polish is on
+    # true costs, and the best polished plan (never a shaped-only one) is returned
+    pen = np.zeros_like(inst.distance)
+    for route in base.node_routes:
+        seq = [0, *route, 0]
+        for a, b in zip(seq, seq[1:], strict=False):
+            pen[a, b] = pen[b, a] = int(inst.distance.max())
+    res = solve(inst, MaxRuntime(1.5, "cpu"), guidance=Guidance(
+        arc_penalty=pen, search={"penalty_cycles": 3, "penalty_noise": 0.5}))
+    assert res.feasible and res.config["penalty_cycles"] == 3
+    assert res.cost <= base.cost * 1.05
+    assert res.objective_value == pytest.approx(res.cost, rel=1e-6)
+    with pytest.raises(DiaoduError, match="penalty_cycles must be at least 1"):
+        solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(arc_penalty=pen, search={"penalty_cycles": 0}))
+
+
 # -- the checker (property tests) --------------------------------------------------------------
 
 @st.composite

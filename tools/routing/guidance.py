@@ -12,7 +12,8 @@ field can be ablated on its own:
   true cost for a first GLS phase; the rest of the budget polishes on true costs.
 - ``search``: per-instance overrides of the search parameters (``first_solution_strategy``,
   ``local_search_metaheuristic`` by enum name, ``guided_local_search_lambda_coefficient``,
-  ``penalty_phase_fraction`` for the share of the budget spent on shaped costs, ...).
+  ``penalty_phase_fraction`` for the share of the budget spent on shaped costs, ``penalty_cycles``
+  for rounds of shaped search then polishing, each from the best plan so far, ...).
 - ``prepare_seconds``: time spent computing the guidance; charged against the solver budget.
 """
 

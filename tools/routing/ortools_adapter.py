@@ -112,17 +112,40 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     config["clock"] = stop.clock
 
     # Phase 1 (optional): search on shaped costs (true + arc_penalty), then polish on true costs.
+    # With ``penalty_cycles`` > 1 the budget is cut into rounds of shaped search then true-cost
+    # polishing, each round starting from the best plan so far: the shaped phase is a learned
+    # perturbation that moves the search out of the basin where guided local search stalled.
+    cycles = int(overrides.pop("penalty_cycles", 1))
+    best_value, best_routes = float("inf"), None  # the best polished plan of the earlier rounds
+    if cycles < 1:
+        raise DiaoduError(f"penalty_cycles must be at least 1; got {cycles}")
     if guidance.arc_penalty is not None:
         pen = np.asarray(guidance.arc_penalty)
         if pen.shape != instance.distance.shape:
             raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
         shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
-        phase1_end = stop.now() + penalty_fraction * max(deadline - stop.now(), 0.0)
-        found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
-                              phase1_end, None, cost_matrix=shaped)
-        config["phase1_strategy"] = used
-        if found is not None:
-            start_routes = found
+        noise = float(overrides.pop("penalty_noise", 0.0))
+        rng = np.random.default_rng(seed)
+        for rnd in range(cycles):
+            if noise > 0 and rnd > 0:  # each later round perturbs along a different draw of the penalty
+                scale = rng.uniform(1.0 - noise, 1.0 + noise, size=pen.shape)
+                shaped = instance.distance + np.rint(pen * scale).astype(np.int64).clip(min=0)
+            round_end = stop.now() + max(deadline - stop.now(), 0.0) / (cycles - rnd)
+            phase1_end = stop.now() + penalty_fraction * max(round_end - stop.now(), 0.0)
+            found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
+                                  phase1_end, None, cost_matrix=shaped)
+            config["phase1_strategy"] = used
+            if rnd == cycles - 1:  # the last round's polish is the main search below
+                if found is not None:
+                    start_routes = found
+                break
+            polished, _, value = _run(instance, objective, soft, strategies, overrides, guidance,
+                                      found if found is not None else start_routes, stop, round_end, report)
+            if polished is not None and value < best_value:
+                best_value, best_routes = value, polished
+            if best_routes is not None:
+                start_routes = best_routes
+        config["penalty_cycles"] = cycles
 
     # Portfolio (CVRP, no warm start, no forced strategy): which first solution leads guided local
     # search to the best basin differs per instance (measured on the anchors: savings is best on
@@ -143,8 +166,10 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
         config["portfolio"] = list(portfolio)
         if best is not None:
             start_routes, strategies = best[1], [best[2]]
-    found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
-                          report)
+    found, used, value = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
+                              report)
+    if best_routes is not None and (found is None or best_value < value):
+        found = best_routes
     config["first_solution_strategy"] = used
     config["search_overrides"] = overrides
     routes = found
