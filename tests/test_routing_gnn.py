@@ -220,3 +220,24 @@ def test_numpy_inference_matches_torch():
         p_t, m_t = score_matrix(load_model(), arr)
         assert (m_np == m_t).all()
         assert np.abs(p_np - p_t).max() < 1e-4
+
+
+def test_ablation_summary_and_markdown_tables():
+    from tools.routing.gnn.ablation import markdown, summarise
+
+    rows = [{"group": "fresh", "instance": "a", "n": 10, "config": "none", "bks": None, "cost": 110.0, "feasible": True,
+             "prepare_s": 0.0},
+            {"group": "fresh", "instance": "a", "n": 10, "config": "gnn", "bks": None, "cost": 100.0, "feasible": True,
+             "prepare_s": 0.1},
+            {"group": "fresh", "instance": "b", "n": 20, "config": "none", "bks": 50.0, "cost": 50.0, "feasible": True,
+             "prepare_s": 0.0},
+            {"group": "fresh", "instance": "b", "n": 20, "config": "gnn", "bks": 50.0, "cost": None, "feasible": False,
+             "prepare_s": 0.1}]
+    table = summarise(rows, ["none", "gnn"])
+    gnn = next(t for t in table if t["config"] == "gnn")
+    none = next(t for t in table if t["config"] == "none")
+    assert none["mean_gap_pct"] == 5.0  # 10 % on a (against the best found), 0 % on b (its best known)
+    assert gnn["feasible"] == 1 and gnn["mean_gap_pct"] == 0.0 and gnn["max_worse_than_none_pts"] == -10.0
+    text = markdown(table, rows, ["none", "gnn"])
+    assert "| a | 10 | 100.0 | 110.0 (+10.00%) | 100.0 (+0.00%) |" in text
+    assert "| b | 20 | 50.0 | 50.0 (+0.00%) | - |" in text

@@ -128,6 +128,31 @@ def summarise(rows: list[dict[str, Any]], configs: list[str]) -> list[dict[str, 
     return table
 
 
+def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]], configs: list[str]) -> str:
+    """The summary and the per-instance costs (gap to the reference) as two Markdown tables."""
+    out = ["| group | config | instances | feasible | mean gap % | plain OR-Tools on same instances % "
+           "| worst vs plain (pts) | mean prepare s |", "|---|---|---|---|---|---|---|---|"]
+    for t in summary:
+        out.append(f"| {t['group']} | {t['config']} | {t['instances']} | {t['feasible']} | {t['mean_gap_pct']} "
+                   f"| {t['none_mean_gap_same_instances_pct']} | {t['max_worse_than_none_pts']} | {t['mean_prepare_s']} |")
+    by_inst: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by_inst.setdefault(r["instance"], {})[r["config"]] = r
+    out += ["", "| instance | n | ref | " + " | ".join(configs) + " |", "|---|---|---|" + "---|" * len(configs)]
+    for name, runs in by_inst.items():
+        first = next(iter(runs.values()))
+        cells = []
+        for c in configs:
+            r = runs.get(c)
+            if r is None or r.get("cost") is None:
+                cells.append("-")
+            else:
+                gap = f" ({r['gap_pct']:+.2f}%)" if r.get("gap_pct") is not None else " (infeasible)"
+                cells.append(f"{r['cost']}{gap}")
+        out.append(f"| {name} | {first['n']} | {first.get('ref')} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     p = argparse.ArgumentParser(description="Ablation of GNN guidance vs plain OR-Tools (and PyVRP).")
@@ -142,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--knobs", default="{}", help="JSON overrides of GnnSettings, e.g. '{\"keep\": 6}'")
     p.add_argument("--weights", type=Path, default=None, help="other weights than the shipped ones")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables instead of the JSON document")
     p.add_argument("--merge", nargs="*", type=Path, default=None,
                    help="summarise the rows of earlier runs (their .partial.jsonl files) instead of solving")
     args = p.parse_args(argv)
@@ -152,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         doc = {"merged_from": [str(f) for f in args.merge], "summary": summarise(merged, configs), "rows": merged}
         if args.out:
             args.out.write_text(json.dumps(doc, indent=1, default=str))
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        sys.stdout.write(markdown(doc["summary"], merged, configs) if args.markdown
+                         else json.dumps(doc, default=str) + "\n")
         return
     t_imp = time.perf_counter()
     import torch
@@ -190,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=1, default=str))
-    sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    sys.stdout.write(markdown(table, rows, configs) if args.markdown else json.dumps(doc, default=str) + "\n")
 
 
 if __name__ == "__main__":
