@@ -143,12 +143,12 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]], configs:
         first = next(iter(runs.values()))
         cells = []
         for c in configs:
-            r = runs.get(c)
-            if r is None or r.get("cost") is None:
+            run = runs.get(c)
+            if run is None or run.get("cost") is None:
                 cells.append("-")
             else:
-                gap = f" ({r['gap_pct']:+.2f}%)" if r.get("gap_pct") is not None else " (infeasible)"
-                cells.append(f"{r['cost']}{gap}")
+                gap = f" ({run['gap_pct']:+.2f}%)" if run.get("gap_pct") is not None else " (infeasible)"
+                cells.append(f"{run['cost']}{gap}")
         out.append(f"| {name} | {first['n']} | {first.get('ref')} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
@@ -175,10 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.merge is not None:
         merged = [json.loads(line) for f in args.merge for line in f.read_text().splitlines() if line.strip()]
         configs = [c for c in CONFIGS if any(r["config"] == c for r in merged)]
-        doc = {"merged_from": [str(f) for f in args.merge], "summary": summarise(merged, configs), "rows": merged}
+        summary = summarise(merged, configs)
+        doc = {"merged_from": [str(f) for f in args.merge], "summary": summary, "rows": merged}
         if args.out:
             args.out.write_text(json.dumps(doc, indent=1, default=str))
-        sys.stdout.write(markdown(doc["summary"], merged, configs) if args.markdown
+        sys.stdout.write(markdown(summary, merged, configs) if args.markdown
                          else json.dumps(doc, default=str) + "\n")
         return
     t_imp = time.perf_counter()
