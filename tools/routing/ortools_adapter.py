@@ -69,7 +69,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
           guidance: Guidance | None = None, progress: ProgressFn | None = None) -> RouteResult:
     """Solve ``instance`` with OR-Tools (guided local search) within ``stop``.
 
-    ``seed`` is recorded; OR-Tools' routing search is deterministic for a given model.
+    OR-Tools' routing search is deterministic for a given model; ``seed`` is recorded and draws the
+    penalty noise of the shaping rounds (``penalty_noise``). Time limits still let runs differ.
     ``progress(elapsed_s, best_cost)`` is called on every improving solution (cost in real units
     of the solver's objective, penalties included).
     """
