@@ -13,7 +13,8 @@ field can be ablated on its own:
 - ``search``: per-instance overrides of the search parameters (``first_solution_strategy``,
   ``local_search_metaheuristic`` by enum name, ``guided_local_search_lambda_coefficient``,
   ``penalty_phase_fraction`` for the share of the budget spent on shaped costs, ``penalty_cycles``
-  for rounds of shaped search then polishing, each from the best plan so far, ...).
+  for rounds of shaped search then polishing, each from the best plan so far, ``penalty_noise`` for
+  the spread of the per-arc factor U(1 - noise, 1 + noise) that later rounds draw, ...).
 - ``prepare_seconds``: time spent computing the guidance; charged against the solver budget.
 """
 

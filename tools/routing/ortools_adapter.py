@@ -117,9 +117,9 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # polishing, each round starting from the best plan so far: the shaped phase is a learned
     # perturbation that moves the search out of the basin where guided local search stalled.
     cycles = int(overrides.pop("penalty_cycles", 1))
-    best_value, best_routes = float("inf"), None  # the best polished plan of the earlier rounds
     if cycles < 1:
         raise DiaoduError(f"penalty_cycles must be at least 1; got {cycles}")
+    best_value, best_routes = float("inf"), None  # the best polished plan of the earlier rounds
     if guidance.arc_penalty is not None:
         pen = np.asarray(guidance.arc_penalty)
         if pen.shape != instance.distance.shape:
