@@ -7,12 +7,14 @@ is; base + LoRA adapter is served with ``--enable-lora --lora-modules``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,26 @@ import httpx
 from tools.core.errors import DiaoduError
 
 log = logging.getLogger(__name__)
+
+
+# the values vLLM accepts for --max-lora-rank (vllm.config.lora.MaxLoRARanks)
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def max_lora_rank(adapters: Iterable[str]) -> int:
+    """The smallest ``--max-lora-rank`` vLLM accepts that fits every adapter (stacked SFT rounds raise the rank)."""
+    ranks = []
+    for path in adapters:
+        cfg = Path(path) / "adapter_config.json"
+        try:
+            ranks.append(int(json.loads(cfg.read_text())["r"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DiaoduError(f"LoRA adapter {path}: cannot read its rank from {cfg.name} ({exc})") from None
+    need = max(ranks, default=VLLM_LORA_RANKS[0])
+    for rank in VLLM_LORA_RANKS:
+        if rank >= need:
+            return rank
+    raise DiaoduError(f"LoRA rank {need} is above vLLM's limit {VLLM_LORA_RANKS[-1]}")
 
 
 @dataclass
@@ -49,7 +71,7 @@ class VllmServer:
         if self.served_name:
             cmd += ["--served-model-name", self.served_name]
         if self.lora:
-            cmd += ["--enable-lora", "--max-lora-rank", "64", "--lora-modules",
+            cmd += ["--enable-lora", "--max-lora-rank", str(max_lora_rank(self.lora.values())), "--lora-modules",
                     *[f"{name}={path}" for name, path in self.lora.items()]]
         return cmd
 

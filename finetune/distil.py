@@ -5,7 +5,7 @@ term covers every real position of the conversation (the teacher's soft predicti
 language knowledge), the cross-entropy only the assistant tokens. ``--mode ce`` trains the same
 architecture from the same initialisation with the cross-entropy alone, for comparison.
 
-``python -m finetune.distil --teacher DIR --data sft.jsonl --out DIR [--mode kd|ce] [--steps N]``
+``python -m finetune.distil --teacher DIR --data sft.jsonl [more.jsonl ...] --out DIR [--mode kd|ce] [--steps N]``
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Distil the teacher into a student (or train a CE-only twin).")
     ap.add_argument("--teacher", type=Path, required=True)
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="conversation files (JSONL); the pipeline passes every SFT round's data")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--mode", choices=["kd", "ce"], default="kd")
     ap.add_argument("--size", default="student")
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.teacher)
-    rows = read_jsonl(a.data)
+    rows = [row for path in a.data for row in read_jsonl(path)]
     examples = [encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
     student, info = new_model(a.size, tok, "minilm")
     teacher = None

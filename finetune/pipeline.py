@@ -56,6 +56,14 @@ class Plan:
     sft_seed: int = 8
     sft_steps: int = 2400
     sft_seconds: float = 1800
+    # later SFT rounds (session 5), one per data seed: a fresh LoRA on the previous round's merged
+    # teacher, trained on fresh conversations, then stacked into one adapter on base/ (round 2 took
+    # held-out exact calls from 66.4 % to 73.5 %; more data at the same size kept helping)
+    sft_round_seeds: str = "9,10"
+    n_sft_round: int = 20000
+    sft_round_steps: int = 2000
+    sft_round_seconds: float = 1380
+    sft_round_lr: float = 1e-3
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
@@ -69,7 +77,8 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", n_sft_round=100, sft_round_steps=2,
+             sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
 
@@ -87,6 +96,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     pre, pre2, pre3 = work / "pretrain.jsonl", work / "pretrain2.jsonl", work / "pretrain3.jsonl"
     pre4 = work / "pretrain4.jsonl"
     sft_data = work / "sft.jsonl"
+    round_seeds = [int(x) for x in plan.sft_round_seeds.split(",") if x.strip()]
+    round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
     if "data" in phases:
@@ -96,6 +107,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
+        for seed, path in zip(round_seeds, round_data, strict=True):
+            write_jsonl(generate(plan.n_sft_round, seed=seed), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
@@ -125,10 +138,22 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                   "--merged-out", str(out / "teacher"), "--steps", str(plan.sft_steps),
                   "--max-seconds", str(plan.sft_seconds), "--seed", "1", *common])
         times["sft"] = t()
+        for k, path in enumerate(round_data, start=2):
+            t = Timer()
+            previous = work / "teacher-previous-round"
+            shutil.rmtree(previous, ignore_errors=True)
+            shutil.copytree(out / "teacher", previous)
+            sft.main(["--data", str(path), "--base", str(previous), "--stack-on", str(out / "adapter"),
+                      "--adapter-out", str(out / "adapter"), "--merged-out", str(out / "teacher"),
+                      "--steps", str(plan.sft_round_steps), "--max-seconds", str(plan.sft_round_seconds),
+                      "--lr", str(plan.sft_round_lr), "--seed", str(k), *common])
+            times[f"sft_round{k}"] = t()
     if "distil" in phases:
         # the KD and CE-only students are independent: on a machine with two or more cores they
         # train side by side, one thread each
-        jobs = {mode: ["--teacher", str(out / "teacher"), "--data", str(sft_data), "--out", str(dest), "--mode", mode,
+        # the students see every SFT round's conversations: more variety at the same number of steps
+        data_files = [str(p) for p in (sft_data, *round_data)]
+        jobs = {mode: ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
                        "--size", plan.student_size, "--steps", str(plan.student_steps),
                        "--max-seconds", str(plan.student_seconds), *common]
                 for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce"))}
@@ -173,7 +198,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                "total_seconds": round(t_all(), 1), "results": results,
                "sizes": {p.name: dir_size(p) for p in out.iterdir() if p.is_dir()},
                "data_hash": {"pretrain": _hash(pre), "pretrain2": _hash(pre2), "pretrain3": _hash(pre3), "pretrain4": _hash(pre4),
-                             "sft": _hash(sft_data)}}
+                             "sft": _hash(sft_data), **{p.stem: _hash(p) for p in round_data}}}
     (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     return summary
 

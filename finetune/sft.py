@@ -2,22 +2,28 @@
 
 Loss on assistant tokens only (tool-call lines, answers, their ``<|im_end|>``). LoRA sits on the
 attention and MLP projections only (no ``modules_to_save``), so vLLM can serve the adapter with
-``--enable-lora --lora-modules diaodu=finetune/artifacts/adapter --max-lora-rank 32``. Writes
+``--enable-lora --lora-modules diaodu=finetune/artifacts/adapter --max-lora-rank 64``. Writes
 ``adapter/`` (PEFT format) and ``teacher/`` (merged, HF format), each with meta.json.
 
-``python -m finetune.sft --data sft.jsonl --base DIR --adapter-out DIR --merged-out DIR [--steps N]``
+A later round trains on the merged teacher of the earlier ones (``--base`` that teacher,
+``--stack-on`` their adapter); ``adapter/`` then holds the stacked adapter on the original base
+(:mod:`finetune.adapters`), so base + adapter still equals the merged teacher.
+
+``python -m finetune.sft --data sft.jsonl --base DIR --adapter-out DIR --merged-out DIR [--steps N] [--stack-on DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from pathlib import Path
 
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from finetune.adapters import stack_adapters
 from finetune.common import (
     batch_stream,
     encode_conversation,
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stack-on", type=Path, default=None,
+                    help="the adapter that made --base from its own base: write the stacked adapter")
     a = ap.parse_args(argv)
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.base)
@@ -67,18 +75,30 @@ def main(argv: list[str] | None = None) -> None:
                                                b["labels"]), max_seconds=a.max_seconds)
     config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
               "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base)}
-    model.save_pretrained(a.adapter_out)
-    save_tokenizer(tok, a.adapter_out)
+    round_dir = a.adapter_out.with_name(a.adapter_out.name + ".round") if a.stack_on else a.adapter_out
+    model.save_pretrained(round_dir)
+    save_tokenizer(tok, round_dir)
     n_lora = sum(p.numel() for p in trainable)
-    write_meta(a.adapter_out, kind="adapter", config=config, lora_params=n_lora, data_hash=data_hash(rows), train=stats,
-               train_time_s=stats["seconds"], base_meta=read_meta(a.base).get("train", {}).get("seconds"))
+    write_meta(round_dir, kind="adapter", config=config, lora_params=n_lora, data_hash=data_hash(rows), train=stats,
+               train_time_s=stats["seconds"])
+    lora_meta: dict = config
+    if a.stack_on:
+        lora_meta = {**stack_adapters(a.stack_on, round_dir, a.adapter_out),
+                     "rounds": read_meta(a.adapter_out)["config"]["rounds"]}
+        shutil.rmtree(round_dir)  # its config and data hash live on in the stacked adapter's meta.json
     merged = model.merge_and_unload()
+    (a.merged_out / "meta.json").unlink(missing_ok=True)  # a later round overwrites the earlier teacher
     merged.to(torch.bfloat16).save_pretrained(a.merged_out)
     save_tokenizer(tok, a.merged_out)
-    base_time = read_meta(a.base).get("train_time_s", 0) or 0
-    write_meta(a.merged_out, kind="teacher", config={**merged.config.to_dict(), "lora": config},
+    before = read_meta(a.base)
+    base_time = before.get("train_time_s", 0) or 0
+    # a later round's base is already a teacher: its SFT time adds up, its pretraining time carries over
+    sft_before = (before.get("sft_time_s") or 0) if a.stack_on else 0
+    pretrain_time = (before.get("pretrain_time_s") or 0) if a.stack_on else base_time
+    write_meta(a.merged_out, kind="teacher", config={**merged.config.to_dict(), "lora": lora_meta},
                params=param_count(merged), data_hash=data_hash(rows), train=stats,
-               train_time_s=round(base_time + stats["seconds"], 1), sft_time_s=stats["seconds"], pretrain_time_s=base_time)
+               train_time_s=round(base_time + stats["seconds"], 1), sft_time_s=round(sft_before + stats["seconds"], 1),
+               pretrain_time_s=pretrain_time)
     log.info("adapter (%d LoRA params) -> %s; merged teacher -> %s", n_lora, a.adapter_out, a.merged_out)
 
 

@@ -11,6 +11,7 @@ import torch
 
 from finetune.chatformat import parse_assistant
 from finetune.common import ARTIFACTS
+from tools.core.errors import DiaoduError
 
 needs_artifacts = pytest.mark.skipif(not (ARTIFACTS / "teacher").is_dir(), reason="shipped artifacts absent")
 
@@ -85,3 +86,50 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     assert {"teacher", "student", "student-ce", "student-int8"} <= set(res)
     assert res["student"]["params"] * 4 <= res["teacher"]["params"]
     assert 0.0 <= res["teacher"]["all"]["right_tool"] <= 100.0
+
+
+def _random_lora(model: torch.nn.Module, seed: int, rank: int, alpha: int) -> torch.nn.Module:
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    cfg = LoraConfig(r=rank, lora_alpha=alpha, target_modules=["q_proj", "v_proj", "down_proj"],
+                     init_lora_weights=False, task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None:
+    """Round 2 trained on the merge of round 1: the stacked adapter on the original base is that model."""
+    from peft import PeftModel
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from finetune.adapters import stack_adapters
+
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path / "base")
+    round1 = _random_lora(LlamaForCausalLM.from_pretrained(tmp_path / "base"), 1, rank=4, alpha=8)
+    round1.save_pretrained(tmp_path / "a1")
+    round2 = _random_lora(round1.merge_and_unload(), 2, rank=2, alpha=8)  # another rank and scaling
+    round2.save_pretrained(tmp_path / "a2")
+    expected = round2.merge_and_unload().eval()
+
+    stacked_cfg = stack_adapters(tmp_path / "a1", tmp_path / "a2", tmp_path / "stacked")
+    assert stacked_cfg["r"] == 6
+    stacked = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(tmp_path / "base"), tmp_path / "stacked").eval()
+    ids = torch.tensor([[1, 5, 9, 42, 7, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(stacked(input_ids=ids).logits, expected(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
+        plain = LlamaForCausalLM.from_pretrained(tmp_path / "base").eval()(input_ids=ids).logits
+    assert not torch.allclose(plain, expected(input_ids=ids).logits, atol=1e-3)  # the adapters did change the model
+
+    with pytest.raises(ValueError, match="not a PEFT LoRA adapter"):
+        stack_adapters(tmp_path / "a1", tmp_path / "base", tmp_path / "bad")
+
+    # the vLLM launcher reads the rank the stacked adapter needs
+    from assistant.vllm_server import max_lora_rank
+
+    assert max_lora_rank([str(tmp_path / "a1")]) == 8  # rank 4 -> vLLM's smallest bound above it
+    assert max_lora_rank([str(tmp_path / "a1"), str(tmp_path / "stacked")]) == 8
+    with pytest.raises(DiaoduError, match="cannot read its rank"):
+        max_lora_rank([str(tmp_path / "base")])
