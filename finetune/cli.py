@@ -24,12 +24,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def run_cmd(smoke: bool = typer.Option(False, "--smoke", help="Tiny sizes into a temp folder (CI, a few minutes)."),
                 out: Path = typer.Option(None, "--out", help="Artifact folder (default: finetune/artifacts)."),
                 phases: str = typer.Option(None, "--phases", help="Comma-separated subset: data,tokenizer,pretrain,"
-                                                                   "sft,distil,quantize,eval"),
+                                                                   "sft,sft_rounds,distil,quantize,eval"),
                 as_json: bool = JSON_OPTION) -> None:
         """Run the whole pipeline (or some phases) and report the measured figures."""
         from finetune import pipeline
 
-        allowed = ("data", "tokenizer", "pretrain", "sft", "distil", "quantize", "eval")
+        allowed = pipeline.PHASES
         argv = ["--smoke"] if smoke else []
         if out is not None:
             argv += ["--out", str(out)]

@@ -83,12 +83,18 @@ SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pret
              eval_limit=4, threads=1)
 
 
+PHASES = ("data", "tokenizer", "pretrain", "sft", "sft_rounds", "distil", "quantize", "eval")
+
+
 def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> dict[str, Any]:
     """Run the phases (all by default) writing artifacts into ``out`` and scratch files into ``work``."""
     from finetune.evaluate import evaluate, model_size, speed_benchmark
     from finetune.inference import load_model
 
-    phases = phases or ["data", "tokenizer", "pretrain", "sft", "distil", "quantize", "eval"]
+    phases = phases or list(PHASES)
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        raise ValueError(f"unknown phase(s) {', '.join(unknown)}; phases: {', '.join(PHASES)}")
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
@@ -138,6 +144,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                   "--merged-out", str(out / "teacher"), "--steps", str(plan.sft_steps),
                   "--max-seconds", str(plan.sft_seconds), "--seed", "1", *common])
         times["sft"] = t()
+    if "sft_rounds" in phases:
         for k, path in enumerate(round_data, start=2):
             t = Timer()
             previous = work / "teacher-previous-round"
@@ -265,7 +272,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out = a.out or ARTIFACTS
     # scratch data and the CE-only student go to runs/ (git-ignored), never beside the shipped artifacts
     work = a.work or (out / "_work" if a.smoke else FINETUNE_DIR.parent / "runs" / "finetune")
-    summary = run(plan, out, work, a.phases.split(",") if a.phases else None)
+    phases = [p.strip() for p in a.phases.split(",")] if a.phases else None
+    if phases and set(phases) - set(PHASES):
+        raise SystemExit(f"--phases: unknown {', '.join(sorted(set(phases) - set(PHASES)))}; phases: {', '.join(PHASES)}")
+    summary = run(plan, out, work, phases)
     if a.smoke and a.work is None:
         shutil.rmtree(work, ignore_errors=True)
     summary["out"] = str(out)
