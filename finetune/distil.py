@@ -64,12 +64,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="continue from this student (a longer run in two sittings) instead of a new model")
     a = ap.parse_args(argv)
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.teacher)
     rows = [row for path in a.data for row in read_jsonl(path)]
     examples = [encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
-    student, info = new_model(a.size, tok, "minilm")
+    if a.init is not None:
+        student = AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32)
+        before = read_meta(a.init)
+        info = {"init": str(a.init), "size": before.get("config", {}).get("size", a.size),
+                "earlier_steps": before.get("train", {}).get("steps")}
+    else:
+        student, info = new_model(a.size, tok, "minilm")
     teacher = None
     if a.mode == "kd":
         teacher = AutoModelForCausalLM.from_pretrained(a.teacher, dtype=torch.float32).eval()
