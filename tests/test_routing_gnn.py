@@ -241,3 +241,21 @@ def test_ablation_summary_and_markdown_tables():
     text = markdown(table, rows, ["none", "gnn"])
     assert "| a | 10 | 100.0 | 110.0 (+10.00%) | 100.0 (+0.00%) |" in text
     assert "| b | 20 | 50.0 | 50.0 (+0.00%) | - |" in text
+
+
+def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
+    from tools.core.errors import DiaoduError
+    from tools.routing.gnn import available
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.gnn.generate import to_routing_instance
+
+    inst = to_routing_instance(x_instance(40, seed=5))
+    assert GnnGuidance().prepare(inst, 60.0).search["penalty_cycles"] == 24  # one round per 2.5 s
+    assert GnnGuidance(GnnSettings(shaping_max_cycles=4)).prepare(inst, 60.0).search["penalty_cycles"] == 4
+    assert not (GnnGuidance().prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
+    for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"}):
+        with pytest.raises(DiaoduError, match=next(iter(bad))):
+            GnnSettings(**bad)
