@@ -29,15 +29,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Run the whole pipeline (or some phases) and report the measured figures."""
         from finetune import pipeline
 
-        allowed = pipeline.PHASES
         argv = ["--smoke"] if smoke else []
         if out is not None:
             argv += ["--out", str(out)]
         if phases:
-            bad = [p for p in phases.split(",") if p.strip() not in allowed]
-            if bad:
-                raise DiaoduError(f"unknown phase {bad[0]!r}; allowed: {', '.join(allowed)}")
-            argv += ["--phases", ",".join(p.strip() for p in phases.split(","))]
+            try:
+                argv += ["--phases", ",".join(pipeline.check_phases(phases.split(",")))]
+            except ValueError as exc:
+                raise DiaoduError(str(exc)) from None
         summary = pipeline.main(argv)
         if as_json:
             print_json(summary)

@@ -95,15 +95,21 @@ SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pret
 PHASES = ("data", "tokenizer", "pretrain", "sft", "sft_rounds", "distil", "quantize", "eval")
 
 
+def check_phases(phases: list[str]) -> list[str]:
+    """``phases`` stripped, or a ValueError naming the unknown ones and the allowed ones."""
+    phases = [p.strip() for p in phases]
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        raise ValueError(f"unknown phase(s) {', '.join(map(repr, unknown))}; phases: {', '.join(PHASES)}")
+    return phases
+
+
 def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> dict[str, Any]:
     """Run the phases (all by default) writing artifacts into ``out`` and scratch files into ``work``."""
     from finetune.evaluate import evaluate, model_size, speed_benchmark
     from finetune.inference import load_model
 
-    phases = phases or list(PHASES)
-    unknown = sorted(set(phases) - set(PHASES))
-    if unknown:
-        raise ValueError(f"unknown phase(s) {', '.join(unknown)}; phases: {', '.join(PHASES)}")
+    phases = check_phases(phases) if phases else list(PHASES)
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
@@ -294,9 +300,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out = a.out or ARTIFACTS
     # scratch data and the CE-only student go to runs/ (git-ignored), never beside the shipped artifacts
     work = a.work or (out / "_work" if a.smoke else FINETUNE_DIR.parent / "runs" / "finetune")
-    phases = [p.strip() for p in a.phases.split(",")] if a.phases else None
-    if phases and set(phases) - set(PHASES):
-        raise SystemExit(f"--phases: unknown {', '.join(sorted(set(phases) - set(PHASES)))}; phases: {', '.join(PHASES)}")
+    try:
+        phases = check_phases(a.phases.split(",")) if a.phases else None
+    except ValueError as exc:
+        raise SystemExit(f"--phases: {exc}") from None
     summary = run(plan, out, work, phases)
     if a.smoke and a.work is None:
         shutil.rmtree(work, ignore_errors=True)
