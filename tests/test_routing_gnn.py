@@ -243,6 +243,22 @@ def test_ablation_summary_and_markdown_tables():
     assert "| b | 20 | 50.0 | 50.0 (+0.00%) | - |" in text
 
 
+def test_repeated_runs_are_summarised_by_their_median():
+    from tools.routing.gnn.ablation import collapse_repeats, markdown, summarise
+
+    def run(config: str, seed: int, cost: float | None) -> dict:
+        return {"group": "fresh", "instance": "a", "n": 10, "config": config, "bks": None, "seed": seed,
+                "cost": cost, "feasible": cost is not None, "prepare_s": 0.0}
+
+    rows = collapse_repeats([run("none", 0, 110.0), run("none", 1, 104.0), run("none", 2, 130.0),
+                             run("gnn", 0, 100.0), run("gnn", 1, None), run("gnn", 2, 102.0)])
+    by_config = {r["config"]: r for r in rows}
+    assert by_config["none"]["cost"] == 110.0 and by_config["none"]["runs"] == 3 and by_config["none"]["feasible"]
+    assert by_config["gnn"]["cost"] == 101.0 and not by_config["gnn"]["feasible"]  # one run found no plan
+    text = markdown(summarise(rows, ["none", "gnn"]), rows, ["none", "gnn"])
+    assert "[104.0–130.0, 3 runs]" in text
+
+
 def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     from tools.core.errors import DiaoduError
     from tools.routing.gnn import available
@@ -256,6 +272,11 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     assert GnnGuidance().prepare(inst, 60.0).search["penalty_cycles"] == 24  # one round per 2.5 s
     assert GnnGuidance(GnnSettings(shaping_max_cycles=4)).prepare(inst, 60.0).search["penalty_cycles"] == 4
     assert not (GnnGuidance().prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
-    for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"}):
+    # a final true-cost search takes its share of the budget from the rounds
+    kept = GnnGuidance(GnnSettings(final_polish=0.5, shaping_fraction=0.25)).prepare(inst, 60.0).search
+    assert kept["penalty_cycles"] == 12 and kept["final_polish_fraction"] == 0.5
+    assert kept["penalty_phase_fraction"] == 0.25
+    for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
+                {"final_polish": 1.0}, {"shaping_fraction": 0.0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)

@@ -126,12 +126,18 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
             raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
         shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
         noise = float(overrides.pop("penalty_noise", 0.0))
+        # the last share of the budget is one long true-cost search from the best plan (its guided
+        # local search keeps its penalty memory, which every new round resets)
+        final_share = float(overrides.pop("final_polish_fraction", 0.0))
+        if not 0 <= final_share < 1:
+            raise DiaoduError(f"final_polish_fraction must be in [0, 1); got {final_share}")
+        rounds_end = stop.now() + (1.0 - final_share) * max(deadline - stop.now(), 0.0)
         rng = np.random.default_rng(seed)
         for rnd in range(cycles):
             if noise > 0 and rnd > 0:  # each later round perturbs along a different draw of the penalty
                 scale = rng.uniform(1.0 - noise, 1.0 + noise, size=pen.shape)
                 shaped = instance.distance + np.rint(pen * scale).astype(np.int64).clip(min=0)
-            round_end = stop.now() + max(deadline - stop.now(), 0.0) / (cycles - rnd)
+            round_end = stop.now() + max(rounds_end - stop.now(), 0.0) / (cycles - rnd)
             phase1_end = stop.now() + penalty_fraction * max(round_end - stop.now(), 0.0)
             found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
                                   phase1_end, None, cost_matrix=shaped)

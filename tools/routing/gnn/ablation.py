@@ -54,7 +54,8 @@ def provider_for(config: str, weights: Path | None = None, **knobs: Any):
     return GnnGuidance(GnnSettings(**{**knobs, **flags}), weights)
 
 
-def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], clock: str = "cpu") -> dict[str, Any]:
+def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], clock: str = "cpu",
+            seed: int = 0) -> dict[str, Any]:
     """Solve one instance with one config within ``seconds`` on ``clock`` (preparation included)."""
     from tools.routing.ortools_adapter import solve
     from tools.routing.stop import MaxRuntime
@@ -64,13 +65,13 @@ def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], c
     if config == "pyvrp":
         from tools.routing import pyvrp_adapter
 
-        res = pyvrp_adapter.solve(instance, stop, 0)
+        res = pyvrp_adapter.solve(instance, stop, seed)
         return {"cost": res.cost if res.routes else None, "feasible": bool(res.feasible and res.routes),
                 "prepare_s": 0.0, "wall_s": round(time.perf_counter() - t0, 2)}
     provider = provider_for(config, **{**knobs, "clock": clock})
     guidance = provider.prepare(instance, seconds) if provider is not None else None
     prep = guidance.prepare_seconds if guidance is not None else 0.0
-    res = solve(instance, stop, guidance=guidance)
+    res = solve(instance, stop, seed, guidance=guidance)
     return {"cost": res.cost if res.routes else None, "feasible": bool(res.feasible and res.routes),
             "prepare_s": round(prep, 3), "wall_s": round(time.perf_counter() - t0, 2),
             "fields": guidance.fields_used() if guidance is not None else []}
@@ -93,6 +94,28 @@ def instances(groups: list[str], fresh: int, fresh_seed: int) -> list[tuple[str,
     if "fresh" in groups and fresh > 0:
         n_tw = max(1, fresh // 5)
         out += [("fresh", to_routing_instance(g)) for g in fresh_set(fresh - n_tw, n_tw, seed=fresh_seed)]
+    return out
+
+
+def collapse_repeats(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (group, instance, config): the median cost of its repeated runs (all in ``costs``).
+
+    A single run moves by a point or more on some instances (a CPU-clock limit cuts the search at
+    slightly different moves, and the shaping noise differs per seed), so repeats are summarised by
+    their median. Feasible only when every run is.
+    """
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["group"], r["instance"], r["config"]), []).append(r)
+    out = []
+    for runs in groups.values():
+        if len(runs) == 1:
+            out.append(runs[0])
+            continue
+        costs = [r["cost"] for r in runs if r["feasible"] and r["cost"] is not None]
+        out.append({**runs[0], "cost": float(np.median(costs)) if costs else None,
+                    "feasible": len(costs) == len(runs), "costs": [r["cost"] for r in runs], "runs": len(runs),
+                    "prepare_s": float(np.mean([r["prepare_s"] for r in runs]))})
     return out
 
 
@@ -148,7 +171,11 @@ def markdown(summary: list[dict[str, Any]], rows: list[dict[str, Any]], configs:
                 cells.append("-")
             else:
                 gap = f" ({run['gap_pct']:+.2f}%)" if run.get("gap_pct") is not None else " (infeasible)"
-                cells.append(f"{run['cost']}{gap}")
+                spread = ""
+                if run.get("costs"):  # repeats: the median, then the range of the runs
+                    done = [c for c in run["costs"] if c is not None]
+                    spread = f" [{min(done)}–{max(done)}, {run['runs']} runs]" if done else ""
+                cells.append(f"{run['cost']}{gap}{spread}")
         out.append(f"| {name} | {first['n']} | {first.get('ref')} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
@@ -164,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--fresh", type=int, default=20, help="freshly generated instances (never used in training)")
     p.add_argument("--fresh-seed", type=int, default=2026)
     p.add_argument("--only", default="", help="comma-separated instance names to keep")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="runs per instance and config (seeds 0..N-1); tables show the median cost")
     p.add_argument("--knobs", default="{}", help="JSON overrides of GnnSettings, e.g. '{\"keep\": 6}'")
     p.add_argument("--weights", type=Path, default=None, help="other weights than the shipped ones")
     p.add_argument("--out", type=Path, default=None)
@@ -173,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.merge is not None:
-        merged = [json.loads(line) for f in args.merge for line in f.read_text().splitlines() if line.strip()]
+        merged = collapse_repeats([json.loads(line) for f in args.merge for line in f.read_text().splitlines()
+                                   if line.strip()])
         configs = [c for c in CONFIGS if any(r["config"] == c for r in merged)]
         summary = summarise(merged, configs)
         doc = {"merged_from": [str(f) for f in args.merge], "summary": summary, "rows": merged}
@@ -202,19 +232,25 @@ def main(argv: list[str] | None = None) -> None:
         insts = [(g, i) for g, i in insts if i.name in keep]
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats must be at least 1; got {args.repeats}")
     for group, inst in insts:
-        for c in configs:
-            r = run_one(inst, c, args.seconds, knobs, args.clock)
-            rows.append({"group": group, "instance": inst.name, "n": inst.num_customers, "config": c,
-                         "bks": inst.bks, **r})
-            log.info("%s %s %s cost=%s feasible=%s prep=%.2fs (%.0fs)", group, inst.name, c, r["cost"],
-                     r["feasible"], r["prepare_s"], time.perf_counter() - t0)
-            if args.out:  # partial results survive an interrupted run
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.with_suffix(".partial.jsonl").open("a").write(json.dumps(rows[-1], default=str) + "\n")
+        for seed in range(args.repeats):
+            for c in configs:
+                r = run_one(inst, c, args.seconds, knobs, args.clock, seed)
+                rows.append({"group": group, "instance": inst.name, "n": inst.num_customers, "config": c,
+                             "bks": inst.bks, "seed": seed, **r})
+                log.info("%s %s %s seed=%d cost=%s feasible=%s prep=%.2fs (%.0fs)", group, inst.name, c, seed,
+                         r["cost"], r["feasible"], r["prepare_s"], time.perf_counter() - t0)
+                if args.out:  # partial results survive an interrupted run
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    with args.out.with_suffix(".partial.jsonl").open("a") as f:
+                        f.write(json.dumps(rows[-1], default=str) + "\n")
+    runs = rows
+    rows = collapse_repeats(rows)
     table = summarise(rows, configs)
-    doc = {"seconds": args.seconds, "clock": args.clock, "import_s": import_s, "configs": configs, "knobs": knobs, "fresh_seed": args.fresh_seed,
-           "summary": table, "rows": rows, "wall_s": round(time.perf_counter() - t0, 1)}
+    doc = {"seconds": args.seconds, "repeats": args.repeats, "clock": args.clock, "import_s": import_s, "configs": configs, "knobs": knobs, "fresh_seed": args.fresh_seed,
+           "summary": table, "rows": rows, "runs": runs if args.repeats > 1 else None, "wall_s": round(time.perf_counter() - t0, 1)}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=1, default=str))
