@@ -202,6 +202,14 @@ def test_guidance_on_generated_vrptw_is_feasible():
     guidance = default_provider().prepare(inst, 3.0)
     res = solve(inst, MaxRuntime(3.0), guidance=guidance)
     assert res.feasible
+    # plain search first, two shaped rounds, then a long true-cost search: still one feasible plan
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
+
+    hedged = GnnGuidance(GnnSettings(plain_first=0.3, final_polish=0.3, shaping_round_s=1.0)).prepare(inst, 6.0)
+    assert hedged.search == {"penalty_cycles": 2, "penalty_noise": 0.5, "final_polish_fraction": 0.3,
+                             "plain_first_fraction": 0.3}
+    res = solve(inst, MaxRuntime(6.0), guidance=hedged)
+    assert res.feasible and res.config["penalty_cycles"] == 2
 
 
 def test_numpy_inference_matches_torch():
@@ -277,6 +285,6 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     assert kept["penalty_cycles"] == 12 and kept["final_polish_fraction"] == 0.5
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
-                {"final_polish": 1.0}, {"shaping_fraction": 0.0}):
+                {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)

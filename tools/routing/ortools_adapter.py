@@ -120,18 +120,26 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     if cycles < 1:
         raise DiaoduError(f"penalty_cycles must be at least 1; got {cycles}")
     best_value, best_routes = float("inf"), None  # the best polished plan of the earlier rounds
+    noise = float(overrides.pop("penalty_noise", 0.0))
+    # the last share of the budget is one long true-cost search from the best plan (its guided
+    # local search keeps its penalty memory, which every new round resets)
+    final_share = float(overrides.pop("final_polish_fraction", 0.0))
+    # optionally a first share of plain search (a hedge: the rounds then start from its plan)
+    plain_first = float(overrides.pop("plain_first_fraction", 0.0))
+    if not (0 <= final_share < 1 and 0 <= plain_first < 1):
+        raise DiaoduError(f"final_polish_fraction and plain_first_fraction must be in [0, 1); got {final_share} "
+                          f"and {plain_first}")
+    rounds_end = stop.now() + (1.0 - final_share) * max(deadline - stop.now(), 0.0)
+    if plain_first > 0 and guidance.arc_penalty is not None:
+        found, _, value = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
+                               stop.now() + plain_first * max(deadline - stop.now(), 0.0), report)
+        if found is not None:
+            best_value, best_routes, start_routes = value, found, found
     if guidance.arc_penalty is not None:
         pen = np.asarray(guidance.arc_penalty)
         if pen.shape != instance.distance.shape:
             raise DiaoduError(f"guidance arc_penalty has shape {pen.shape}; expected {instance.distance.shape}")
         shaped = instance.distance + np.rint(pen).astype(np.int64).clip(min=0)
-        noise = float(overrides.pop("penalty_noise", 0.0))
-        # the last share of the budget is one long true-cost search from the best plan (its guided
-        # local search keeps its penalty memory, which every new round resets)
-        final_share = float(overrides.pop("final_polish_fraction", 0.0))
-        if not 0 <= final_share < 1:
-            raise DiaoduError(f"final_polish_fraction must be in [0, 1); got {final_share}")
-        rounds_end = stop.now() + (1.0 - final_share) * max(deadline - stop.now(), 0.0)
         rng = np.random.default_rng(seed)
         for rnd in range(cycles):
             if noise > 0 and rnd > 0:  # each later round perturbs along a different draw of the penalty
