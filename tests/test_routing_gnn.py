@@ -285,6 +285,6 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     assert kept["penalty_cycles"] == 12 and kept["final_polish_fraction"] == 0.5
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
-                {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}):
+                {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)

@@ -59,6 +59,8 @@ class GnnSettings:
     final_polish: float = 0.0
     # the share of the budget searched plain (true costs, no guidance) before the rounds (0: none)
     plain_first: float = 0.0
+    # the same share for instances with time windows (see RESULTS.md, session 6)
+    plain_first_tw: float = 0.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -67,9 +69,10 @@ class GnnSettings:
         if self.shaping_cycles < 0 or self.shaping_max_cycles < 0:
             raise DiaoduError(f"GnnSettings: shaping_cycles and shaping_max_cycles must be >= 0 (0: automatic); got "
                               f"{self.shaping_cycles} and {self.shaping_max_cycles}")
-        if not (0 <= self.final_polish < 1 and 0 <= self.plain_first < 1 and self.final_polish + self.plain_first < 1):
-            raise DiaoduError(f"GnnSettings.final_polish and plain_first must be in [0, 1) with a sum below 1; got "
-                              f"{self.final_polish} and {self.plain_first}")
+        for name, first in (("plain_first", self.plain_first), ("plain_first_tw", self.plain_first_tw)):
+            if not (0 <= self.final_polish < 1 and 0 <= first < 1 and self.final_polish + first < 1):
+                raise DiaoduError(f"GnnSettings.final_polish and {name} must be in [0, 1) with a sum below 1; got "
+                                  f"{self.final_polish} and {first}")
         if not 0 < self.shaping_fraction < 1:
             raise DiaoduError(f"GnnSettings.shaping_fraction must be in (0, 1); got {self.shaping_fraction}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
@@ -163,7 +166,8 @@ class GnnGuidance:
                                               strength=s.shaping_strength)
         if s.params:
             g.search = search_overrides(n, arr.ready is not None, budget_s) or None
-        cycles = s.shaping_cycles or max(1, int(budget_s * (1 - s.final_polish - s.plain_first) / s.shaping_round_s))
+        plain_first = s.plain_first if arr.ready is None else s.plain_first_tw
+        cycles = s.shaping_cycles or max(1, int(budget_s * (1 - s.final_polish - plain_first) / s.shaping_round_s))
         if s.shaping_max_cycles:
             cycles = min(cycles, s.shaping_max_cycles)
         if s.shaping and cycles > 1:
@@ -172,8 +176,8 @@ class GnnGuidance:
             g.search = {**(g.search or {}), "penalty_phase_fraction": s.shaping_fraction}
         if s.shaping and s.final_polish:
             g.search = {**(g.search or {}), "final_polish_fraction": s.final_polish}
-        if s.shaping and s.plain_first:
-            g.search = {**(g.search or {}), "plain_first_fraction": s.plain_first}
+        if s.shaping and plain_first:
+            g.search = {**(g.search or {}), "plain_first_fraction": plain_first}
         g.prepare_seconds = clock() - t0
         log.info("gnn guidance for n=%d in %.2fs", n, g.prepare_seconds)
         return g
