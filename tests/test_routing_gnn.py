@@ -200,12 +200,13 @@ def test_guidance_on_generated_vrptw_is_feasible():
 
     inst = to_routing_instance(solomon_like(50, 21, family="R1"))
     guidance = default_provider().prepare(inst, 3.0)
+    assert guidance.search["plain_first_fraction"] == 0.5  # with windows, half the budget searches plain first
     res = solve(inst, MaxRuntime(3.0), guidance=guidance)
     assert res.feasible
     # plain search first, two shaped rounds, then a long true-cost search: still one feasible plan
     from tools.routing.gnn.provider import GnnGuidance, GnnSettings
 
-    hedged = GnnGuidance(GnnSettings(plain_first=0.3, final_polish=0.3, shaping_round_s=1.0)).prepare(inst, 6.0)
+    hedged = GnnGuidance(GnnSettings(plain_first_tw=0.3, final_polish=0.3, shaping_round_s=1.0)).prepare(inst, 6.0)
     assert hedged.search == {"penalty_cycles": 2, "penalty_noise": 0.5, "final_polish_fraction": 0.3,
                              "plain_first_fraction": 0.3}
     res = solve(inst, MaxRuntime(6.0), guidance=hedged)
@@ -277,12 +278,12 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     from tools.routing.gnn.generate import to_routing_instance
 
     inst = to_routing_instance(x_instance(40, seed=5))
-    assert GnnGuidance().prepare(inst, 60.0).search["penalty_cycles"] == 24  # one round per 2.5 s
+    assert GnnGuidance().prepare(inst, 60.0).search == {"penalty_cycles": 24, "penalty_noise": 0.5}  # 1 per 2.5 s
     assert GnnGuidance(GnnSettings(shaping_max_cycles=4)).prepare(inst, 60.0).search["penalty_cycles"] == 4
     assert not (GnnGuidance().prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
     # a final true-cost search takes its share of the budget from the rounds
-    kept = GnnGuidance(GnnSettings(final_polish=0.5, shaping_fraction=0.25)).prepare(inst, 60.0).search
-    assert kept["penalty_cycles"] == 12 and kept["final_polish_fraction"] == 0.5
+    kept = GnnGuidance(GnnSettings(final_polish=0.4, shaping_fraction=0.25)).prepare(inst, 60.0).search
+    assert kept["penalty_cycles"] == 14 and kept["final_polish_fraction"] == 0.4
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
                 {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0}):
