@@ -121,8 +121,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
         raise DiaoduError(f"penalty_cycles must be at least 1; got {cycles}")
     best_value, best_routes = float("inf"), None  # the best polished plan of the earlier rounds
     noise = float(overrides.pop("penalty_noise", 0.0))
-    # the last share of the budget is one long true-cost search from the best plan (its guided
-    # local search keeps its penalty memory, which every new round resets)
+    # optionally the last share of the budget goes to the last round's true-cost search, one long run
+    # (its guided local search keeps its penalty memory, which every new round resets)
     final_share = float(overrides.pop("final_polish_fraction", 0.0))
     # optionally a first share of plain search (a hedge: the rounds then start from its plan)
     plain_first = float(overrides.pop("plain_first_fraction", 0.0))
