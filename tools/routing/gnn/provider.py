@@ -174,14 +174,16 @@ class GnnGuidance:
         cycles = s.shaping_cycles or max(1, int(budget_s * (1 - s.final_polish - plain_first) / s.shaping_round_s))
         if s.shaping_max_cycles:
             cycles = min(cycles, s.shaping_max_cycles)
-        if s.shaping and cycles > 1:
-            g.search = {**(g.search or {}), "penalty_cycles": cycles, "penalty_noise": s.shaping_noise}
-        if s.shaping and s.shaping_fraction != 0.5:
-            g.search = {**(g.search or {}), "penalty_phase_fraction": s.shaping_fraction}
-        if s.shaping and s.final_polish:
-            g.search = {**(g.search or {}), "final_polish_fraction": s.final_polish}
-        if s.shaping and plain_first:
-            g.search = {**(g.search or {}), "plain_first_fraction": plain_first}
+        if s.shaping:
+            # the adapter's round overrides, named only where they differ from its defaults
+            rounds = {"penalty_cycles": cycles, "penalty_noise": s.shaping_noise} if cycles > 1 else {}
+            for key, value, default in (("penalty_phase_fraction", s.shaping_fraction, 0.5),
+                                        ("final_polish_fraction", s.final_polish, 0.0),
+                                        ("plain_first_fraction", plain_first, 0.0)):
+                if value != default:
+                    rounds[key] = value
+            if rounds:
+                g.search = {**(g.search or {}), **rounds}
         g.prepare_seconds = clock() - t0
         log.info("gnn guidance for n=%d in %.2fs", n, g.prepare_seconds)
         return g
