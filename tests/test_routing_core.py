@@ -151,6 +151,23 @@ def test_shaping_rounds_keep_the_best_polished_plan() -> None:
         solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(arc_penalty=pen, search={"penalty_cycles": 0}))
 
 
+def test_iterated_local_search_reaches_the_optimum_within_the_cpu_budget() -> None:
+    # OR-Tools' ILS (SISR ruin and recreate) cannot be stopped from a callback, so under a CPU-clock
+    # budget it gets the remaining budget as its wall limit: it must never use more CPU than that
+    import time
+
+    inst = load_instance("A-n32-k5")
+    t0 = time.process_time()
+    res = solve(inst, MaxRuntime(2, "cpu"), guidance=Guidance(search={"iterated_local_search": 100}))
+    assert time.process_time() - t0 < 2.5
+    assert res.feasible and res.cost == 784 and res.config["iterated_local_search"] == 100
+    assert "portfolio" not in res.config  # ILS starts once, from its own first solution
+    # a warm start cannot be fed to ILS: that search stays guided local search, and the plan stays feasible
+    warm = solve(inst, MaxRuntime(0.5, "cpu"), guidance=Guidance(initial_routes=res.node_routes,
+                                                                  search={"iterated_local_search": 0}))
+    assert warm.feasible and warm.cost == 784
+
+
 # -- the checker (property tests) --------------------------------------------------------------
 
 @st.composite

@@ -14,7 +14,9 @@ field can be ablated on its own:
   ``local_search_metaheuristic`` by enum name, ``guided_local_search_lambda_coefficient``,
   ``penalty_phase_fraction`` for the share of the budget spent on shaped costs, ``penalty_cycles``
   for rounds of shaped search then polishing, each from the best plan so far, ``penalty_noise`` for
-  the spread of the per-arc factor U(1 - noise, 1 + noise) that later rounds draw, ...).
+  the spread of the per-arc factor U(1 - noise, 1 + noise) that later rounds draw,
+  ``iterated_local_search`` for OR-Tools' iterated local search (SISR ruin and recreate, annealing
+  from this temperature; 0: automatic) wherever a search starts from scratch, ...).
 - ``prepare_seconds``: time spent computing the guidance; charged against the solver budget.
 """
 

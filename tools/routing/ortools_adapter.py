@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from tools.core.errors import DiaoduError, check_choice
 from tools.routing.diagnose import no_solution_causes, quick_causes
@@ -47,6 +47,8 @@ BALANCE_SPAN_COEFFICIENT = 100
 PORTFOLIO = ("LOCAL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC")
 PORTFOLIO_FRACTION = 0.1
 PORTFOLIO_MIN_SHARE_S = 0.3  # below this (budgets under 3 s) one strategy gets the whole budget
+# SISR ruin: longest removed string, mean removed customers, bypass probability
+ILS_SISR = (10, 10, 0.01)
 
 ProgressFn = Callable[[float, float], None]
 
@@ -109,6 +111,13 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     strategies = ([overrides.pop("first_solution_strategy")] if "first_solution_strategy" in overrides
                   else first_strategies(instance, objective))
     penalty_fraction = float(overrides.pop("penalty_phase_fraction", 0.5))
+    # iterated local search (SISR ruin-and-recreate, simulated-annealing acceptance) instead of guided
+    # local search wherever a search starts from scratch; OR-Tools cannot warm-start it, so searches
+    # that continue from a plan keep guided local search
+    ils_temperature = overrides.pop("iterated_local_search", None)
+    if ils_temperature is not None:
+        overrides["_ils"] = float(ils_temperature)
+        config["iterated_local_search"] = float(ils_temperature)
     start_routes = guidance.initial_routes
     config["clock"] = stop.clock
 
@@ -168,7 +177,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # each gets a short GLS run and the best one continues with the rest of the budget.
     portfolio = overrides.pop("portfolio", None)
     portfolio_fraction = float(overrides.pop("portfolio_fraction", PORTFOLIO_FRACTION))
-    if portfolio is None and start_routes is None and "first_solution_strategy" not in (guidance.search or {}):
+    if (portfolio is None and start_routes is None and ils_temperature is None
+            and "first_solution_strategy" not in (guidance.search or {})):
         portfolio = PORTFOLIO if not instance.has_time_windows else None
     share = portfolio_fraction * max(deadline - stop.now(), 0.0)
     if portfolio and start_routes is None and share >= PORTFOLIO_MIN_SHARE_S:
@@ -186,7 +196,7 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     if best_routes is not None and (found is None or best_value < value):
         found = best_routes
     config["first_solution_strategy"] = used
-    config["search_overrides"] = overrides
+    config["search_overrides"] = {k: v for k, v in overrides.items() if k != "_ils"}
     routes = found
     if routes is None and start_routes is not None:
         routes = start_routes  # the phase-1 / warm-start routes are still a plan; the checker judges them
@@ -222,10 +232,19 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
             model = build_model(instance, objective, soft, cost_matrix=cost_matrix, candidates=attempt_candidates)
             routing = model.routing
             _watch(routing, instance, stop, deadline, report)
-            wall = remaining if stop.clock == "wall" else remaining * 10 + 10  # CPU budgets: a wall-clock backstop
-            params = search_parameters(strategy, max(wall, 0.05), overrides)
+            ils = overrides.get("_ils") if start_routes is None else None
+            # CPU budgets: the at-solution callback ends the search on the CPU clock, with a wall-clock
+            # backstop. Iterated local search does not stop from a callback (its outer loop restarts
+            # the local search), so it gets the remaining CPU budget as its wall limit: never more CPU
+            # than the budget, less when the machine is busy
+            wall = remaining if stop.clock == "wall" or ils is not None else remaining * 10 + 10
+            params = search_parameters(strategy, max(wall, 0.05),
+                                       {k: v for k, v in overrides.items() if k != "_ils"},
+                                       ils_temperature=ils)
             solution = None
-            if start_routes is not None:
+            if ils is not None:
+                solution = routing.SolveWithIteratedLocalSearch(params)
+            elif start_routes is not None:
                 initial = routing.ReadAssignmentFromRoutes(_pad(start_routes, instance.num_vehicles), True)
                 if initial is None:
                     log.warning("warm-start routes are not a valid assignment for %s; starting from scratch",
@@ -263,11 +282,32 @@ def _pad(routes: list[list[int]], vehicles: int) -> list[list[int]]:
     return routes + [[] for _ in range(vehicles - len(routes))]
 
 
-def search_parameters(strategy: str, seconds: float, overrides: dict[str, Any] | None = None) -> Any:
-    """Search parameters: ``strategy`` first, guided local search, a wall-clock limit, overrides."""
+def search_parameters(strategy: str, seconds: float, overrides: dict[str, Any] | None = None,
+                      ils_temperature: float | None = None) -> Any:
+    """Search parameters: ``strategy`` first, guided local search, a wall-clock limit, overrides.
+
+    With ``ils_temperature`` set, the parameters of iterated local search instead (for
+    ``RoutingModel.SolveWithIteratedLocalSearch``): SISR ruin (Christiaens and Vanden Berghe's slack
+    induction by string removals), local cheapest insertion to recreate, and simulated-annealing
+    acceptance starting at that temperature (0: OR-Tools' automatic temperatures).
+    """
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(FSS, strategy)
     params.local_search_metaheuristic = LSM.GUIDED_LOCAL_SEARCH
+    if ils_temperature is not None:
+        params.local_search_metaheuristic = LSM.GREEDY_DESCENT  # the perturbation is the ruin, not GLS
+        ils = params.iterated_local_search_parameters
+        ruin = ils.ruin_recreate_parameters
+        sisr = ruin.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size, sisr.avg_num_removed_visits, sisr.bypass_factor = ILS_SISR
+        ruin.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+        ruin.recreate_strategy.heuristic = FSS.LOCAL_CHEAPEST_INSERTION
+        annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+        annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+        if ils_temperature > 0:
+            annealing.initial_temperature, annealing.final_temperature = ils_temperature, 0.01
+        else:
+            annealing.automatic_temperatures = True
     params.time_limit.FromMilliseconds(max(int(seconds * 1000), 50))
     params.log_search = False
     for key, value in (overrides or {}).items():

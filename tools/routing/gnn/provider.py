@@ -65,6 +65,9 @@ class GnnSettings:
     # budget of plain search first, then the rounds from its plan, kept every VRPTW instance within
     # 0.3 points of plain and gained on the rest (RESULTS.md, session 6)
     plain_first_tw: float = 0.5
+    # iterated local search (SISR ruin and recreate) for the searches that start from scratch, with
+    # this initial annealing temperature (0: automatic); None keeps guided local search everywhere
+    ils_temperature: float | None = None
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -79,6 +82,9 @@ class GnnSettings:
                                   f"{self.final_polish} and {first}")
         if not 0 < self.shaping_fraction < 1:
             raise DiaoduError(f"GnnSettings.shaping_fraction must be in (0, 1); got {self.shaping_fraction}")
+        if self.ils_temperature is not None and self.ils_temperature < 0:
+            raise DiaoduError(f"GnnSettings.ils_temperature must be >= 0 (0: automatic) or None; got "
+                              f"{self.ils_temperature}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
             raise DiaoduError(f"GnnSettings: shaping_round_s must be > 0 and shaping_noise in [0, 1]; got "
                               f"{self.shaping_round_s} and {self.shaping_noise}")
@@ -184,6 +190,8 @@ class GnnGuidance:
                     rounds[key] = value
             if rounds:
                 g.search = {**(g.search or {}), **rounds}
+        if s.ils_temperature is not None:
+            g.search = {**(g.search or {}), "iterated_local_search": s.ils_temperature}
         g.prepare_seconds = clock() - t0
         log.info("gnn guidance for n=%d in %.2fs", n, g.prepare_seconds)
         return g
