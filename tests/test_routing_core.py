@@ -158,14 +158,16 @@ def test_iterated_local_search_reaches_the_optimum_within_the_cpu_budget() -> No
 
     inst = load_instance("A-n32-k5")
     t0 = time.process_time()
-    res = solve(inst, MaxRuntime(2, "cpu"), guidance=Guidance(search={"iterated_local_search": 100}))
+    res = solve(inst, MaxRuntime(2, "cpu"), guidance=Guidance(search={"iterated_local_search": 2.0}))
     assert time.process_time() - t0 < 2.5
-    assert res.feasible and res.cost == 784 and res.config["iterated_local_search"] == 100
+    assert res.feasible and res.cost == 784 and res.config["iterated_local_search"]["factor"] == 2.0
     assert "portfolio" not in res.config  # ILS starts once, from its own first solution
     # a warm start cannot be fed to ILS: that search stays guided local search, and the plan stays feasible
     warm = solve(inst, MaxRuntime(0.5, "cpu"), guidance=Guidance(initial_routes=res.node_routes,
                                                                   search={"iterated_local_search": 0}))
     assert warm.feasible and warm.cost == 784
+    with pytest.raises(DiaoduError, match="iterated_local_search must be >= 0"):
+        solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(search={"iterated_local_search": -1}))
 
 
 # -- the checker (property tests) --------------------------------------------------------------

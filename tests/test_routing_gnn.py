@@ -175,14 +175,21 @@ def test_guided_solve_of_a_n32_k5_stays_feasible():
     from tools.routing.stop import MaxRuntime
 
     inst = load_instance("A-n32-k5")
-    guidance = default_provider().prepare(inst, 3.0)
+    # the shipped default sends small CVRP instances to iterated local search, without the network
+    small = default_provider().prepare(inst, 3.0)
+    assert small.source == "gnn" and small.search == {"iterated_local_search": 2.0}
+    assert small.initial_routes is None and small.arc_penalty is None and small.meta["search"] == "iterated_local_search"
+    res = solve(inst, MaxRuntime(3.0, "cpu"), guidance=small)
+    assert res.feasible and res.cost == 784
+    # the network's own guidance (the default above 250 customers) on the same instance
+    guidance = GnnGuidance(GnnSettings(ils_max_customers=0)).prepare(inst, 3.0)
     assert guidance.source == "gnn" and guidance.prepare_seconds > 0
     assert guidance.initial_routes is not None and guidance.arc_penalty is not None
     res = solve(inst, MaxRuntime(3.0), guidance=guidance)
     assert res.feasible and res.routes
     assert res.cost <= 784 * 1.10  # optimum 784; guided search must stay close
     # every field at once, the pruned arc set included, stays feasible too
-    every = GnnGuidance(GnnSettings(sparsify=True, params=True)).prepare(inst, 3.0)
+    every = GnnGuidance(GnnSettings(sparsify=True, params=True, ils_max_customers=0)).prepare(inst, 3.0)
     assert every.candidate_successors is not None and len(every.candidate_successors) == inst.num_nodes
     assert all(0 in succ for succ in every.candidate_successors[1:])
     res = solve(inst, MaxRuntime(3.0), guidance=every)
@@ -278,14 +285,19 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     from tools.routing.gnn.generate import to_routing_instance
 
     inst = to_routing_instance(x_instance(40, seed=5))
-    assert GnnGuidance().prepare(inst, 60.0).search == {"penalty_cycles": 24, "penalty_noise": 0.5}  # 1 per 2.5 s
-    assert GnnGuidance(GnnSettings(shaping_max_cycles=4)).prepare(inst, 60.0).search["penalty_cycles"] == 4
-    assert not (GnnGuidance().prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
+    assert GnnGuidance().prepare(inst, 60.0).search == {"iterated_local_search": 2.0}  # 40 <= 250 customers
+    net = GnnSettings(ils_max_customers=39)  # the network's rounds from 40 customers up
+    assert GnnGuidance(net).prepare(inst, 60.0).search == {"penalty_cycles": 24, "penalty_noise": 0.5}  # 1 per 2.5 s
+    assert GnnGuidance(GnnSettings(shaping_max_cycles=4, ils_max_customers=0)).prepare(
+        inst, 60.0).search["penalty_cycles"] == 4
+    assert not (GnnGuidance(net).prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
     # a final true-cost search takes its share of the budget from the rounds
-    kept = GnnGuidance(GnnSettings(final_polish=0.4, shaping_fraction=0.25)).prepare(inst, 60.0).search
+    kept = GnnGuidance(GnnSettings(final_polish=0.4, shaping_fraction=0.25, ils_max_customers=0)).prepare(
+        inst, 60.0).search
     assert kept["penalty_cycles"] == 14 and kept["final_polish_fraction"] == 0.4
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
-                {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0}):
+                {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0},
+                {"ils_max_customers": -1}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)

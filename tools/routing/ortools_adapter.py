@@ -113,11 +113,14 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     penalty_fraction = float(overrides.pop("penalty_phase_fraction", 0.5))
     # iterated local search (SISR ruin-and-recreate, simulated-annealing acceptance) instead of guided
     # local search wherever a search starts from scratch; OR-Tools cannot warm-start it, so searches
-    # that continue from a plan keep guided local search
-    ils_temperature = overrides.pop("iterated_local_search", None)
-    if ils_temperature is not None:
-        overrides["_ils"] = float(ils_temperature)
-        config["iterated_local_search"] = float(ils_temperature)
+    # that continue from a plan keep guided local search. The value scales the initial temperature in
+    # mean nearest-neighbour arc costs (0: OR-Tools' automatic temperatures)
+    ils_factor = overrides.pop("iterated_local_search", None)
+    if ils_factor is not None:
+        if float(ils_factor) < 0:
+            raise DiaoduError(f"iterated_local_search must be >= 0 (0: automatic temperatures); got {ils_factor}")
+        overrides["_ils"] = float(ils_factor) * mean_nearest_arc(instance)
+        config["iterated_local_search"] = {"factor": float(ils_factor), "temperature": round(overrides["_ils"], 2)}
     start_routes = guidance.initial_routes
     config["clock"] = stop.clock
 
@@ -177,7 +180,7 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # each gets a short GLS run and the best one continues with the rest of the budget.
     portfolio = overrides.pop("portfolio", None)
     portfolio_fraction = float(overrides.pop("portfolio_fraction", PORTFOLIO_FRACTION))
-    if (portfolio is None and start_routes is None and ils_temperature is None
+    if (portfolio is None and start_routes is None and ils_factor is None
             and "first_solution_strategy" not in (guidance.search or {})):
         portfolio = PORTFOLIO if not instance.has_time_windows else None
     share = portfolio_fraction * max(deadline - stop.now(), 0.0)
@@ -259,6 +262,15 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
             log.info("OR-Tools %s found no solution for %s (status %s, candidates %s)", strategy, instance.name,
                      routing.status(), attempt_candidates is not None)
     return None, None, float("inf")
+
+
+def mean_nearest_arc(instance: RoutingInstance) -> float:
+    """The mean cost from each customer to its nearest other customer (model units): a scale for ILS."""
+    d = np.asarray(instance.distance, float)[1:, 1:].copy()
+    if len(d) < 2:
+        return 1.0
+    np.fill_diagonal(d, np.inf)
+    return max(float(d.min(axis=1).mean()), 1.0)
 
 
 def _watch(routing: pywrapcp.RoutingModel, instance: RoutingInstance, stop: MaxRuntime, deadline: float,

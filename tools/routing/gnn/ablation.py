@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 ANCHORS_CVRP = ("A-n80-k10", "X-n101-k25", "X-n148-k46", "X-n200-k36", "X-n303-k21", "X-n502-k39")
 ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
 CONFIGS = ("none", "ils", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
-ILS_TEMPERATURE = 100.0  # the ``ils`` config's initial annealing temperature (cost units)
+ILS_TEMPERATURE = 2.0  # the ``ils`` config's initial annealing temperature, in mean nearest-neighbour arc costs
 DEFAULT_CONFIGS = ("none", "sparsify", "warm", "shaping", "gnn", "all", "pyvrp")
 
 

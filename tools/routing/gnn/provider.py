@@ -8,7 +8,8 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
 - ``warm_start``: score-ranked savings routes;
 - ``shaping``: a learned arc penalty for rounds of shaped search then true-cost polishing (with
   time windows, after half the budget of plain search);
-- ``params``: per-instance search settings.
+- ``params``: per-instance search settings;
+- small CVRP instances (``ils_max_customers``) skip the network and get iterated local search.
 
 Everything it does, the weight load included, is timed into ``prepare_seconds`` so the adapter
 charges it against the solve budget. Inference runs in numpy (:mod:`.infer`): importing torch
@@ -65,9 +66,12 @@ class GnnSettings:
     # budget of plain search first, then the rounds from its plan, kept every VRPTW instance within
     # 0.3 points of plain and gained on the rest (RESULTS.md, session 6)
     plain_first_tw: float = 0.5
-    # iterated local search (SISR ruin and recreate) for the searches that start from scratch, with
-    # this initial annealing temperature (0: automatic); None keeps guided local search everywhere
-    ils_temperature: float | None = None
+    # CVRP instances with at most this many customers are searched by OR-Tools' iterated local search
+    # (SISR ruin and recreate) instead, without the network: there it beat both plain guided local
+    # search and the network's rounds on the tuning stream (RESULTS.md, session 7); 0: never
+    ils_max_customers: int = 250
+    # its initial annealing temperature, in mean nearest-neighbour arc costs (0: OR-Tools' automatic)
+    ils_temperature: float = 2.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -82,9 +86,9 @@ class GnnSettings:
                                   f"{self.final_polish} and {first}")
         if not 0 < self.shaping_fraction < 1:
             raise DiaoduError(f"GnnSettings.shaping_fraction must be in (0, 1); got {self.shaping_fraction}")
-        if self.ils_temperature is not None and self.ils_temperature < 0:
-            raise DiaoduError(f"GnnSettings.ils_temperature must be >= 0 (0: automatic) or None; got "
-                              f"{self.ils_temperature}")
+        if self.ils_temperature < 0 or self.ils_max_customers < 0:
+            raise DiaoduError(f"GnnSettings: ils_temperature (0: automatic) and ils_max_customers (0: never) must be "
+                              f">= 0; got {self.ils_temperature} and {self.ils_max_customers}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
             raise DiaoduError(f"GnnSettings: shaping_round_s must be > 0 and shaping_noise in [0, 1]; got "
                               f"{self.shaping_round_s} and {self.shaping_noise}")
@@ -155,6 +159,14 @@ class GnnGuidance:
         from tools.routing.gnn import guide  # numpy only: no torch import inside the budget
 
         s = self.settings
+        if getattr(instance, "ready", None) is None and instance.num_customers <= s.ils_max_customers:
+            # a per-instance choice of search: small CVRP instances go to iterated local search, which
+            # cannot start from a plan, so the network is not consulted at all
+            g = Guidance(source="gnn", search={"iterated_local_search": s.ils_temperature},
+                         meta={"parts": ["params"], "search": "iterated_local_search",
+                               "why": f"CVRP with {instance.num_customers} <= {s.ils_max_customers} customers"})
+            g.prepare_seconds = clock() - t0
+            return g
         arr, prob, mask = self.scores(instance)
         n = len(arr.dist) - 1
         g = Guidance(source="gnn", meta={"parts": [p for p in PARTS if getattr(s, p)]})
@@ -190,8 +202,6 @@ class GnnGuidance:
                     rounds[key] = value
             if rounds:
                 g.search = {**(g.search or {}), **rounds}
-        if s.ils_temperature is not None:
-            g.search = {**(g.search or {}), "iterated_local_search": s.ils_temperature}
         g.prepare_seconds = clock() - t0
         log.info("gnn guidance for n=%d in %.2fs", n, g.prepare_seconds)
         return g
