@@ -166,6 +166,9 @@ def test_iterated_local_search_reaches_the_optimum_within_the_cpu_budget() -> No
     warm = solve(inst, MaxRuntime(0.5, "cpu"), guidance=Guidance(initial_routes=res.node_routes,
                                                                   search={"iterated_local_search": 0}))
     assert warm.feasible and warm.cost == 784
+    balanced = solve(inst, MaxRuntime(0.3, "cpu"), objective="balance",
+                     guidance=Guidance(search={"iterated_local_search": 2.0}))
+    assert balanced.feasible and "not used" in balanced.config["iterated_local_search"]
     with pytest.raises(DiaoduError, match="iterated_local_search must be >= 0"):
         solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(search={"iterated_local_search": -1}))
 

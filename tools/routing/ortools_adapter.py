@@ -116,6 +116,10 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # that continue from a plan keep guided local search. The value scales the initial temperature in
     # mean nearest-neighbour arc costs (0: OR-Tools' automatic temperatures)
     ils_factor = overrides.pop("iterated_local_search", None)
+    if ils_factor is not None and objective != "distance":
+        # measured and tuned on distance only; the other objectives keep guided local search
+        config["iterated_local_search"] = f"not used for objective {objective!r}"
+        ils_factor = None
     if ils_factor is not None:
         if float(ils_factor) < 0:
             raise DiaoduError(f"iterated_local_search must be >= 0 (0: automatic temperatures); got {ils_factor}")
