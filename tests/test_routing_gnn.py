@@ -301,3 +301,18 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
                 {"ils_max_customers": -1}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)
+
+
+def test_plan_facts_say_which_search_ran():
+    from tools.routing.gnn import available
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    from tools.routing.plan_tool import plan_routes
+
+    # demo-small is a 20-customer CVRP: the default guidance gives it iterated local search
+    small = plan_routes("demo-small", time_limit_s=0.5, save=False)
+    assert small["facts"]["guidance"] == "gnn" and small["facts"]["search"] == "iterated_local_search"
+    plain = plan_routes("demo-small", time_limit_s=0.5, guidance="none", save=False)
+    assert plain["facts"]["search"] == "guided_local_search"
+    assert small["feasible"] and plain["feasible"]

@@ -16,7 +16,8 @@ field can be ablated on its own:
   for rounds of shaped search then polishing, each from the best plan so far, ``penalty_noise`` for
   the spread of the per-arc factor U(1 - noise, 1 + noise) that later rounds draw,
   ``iterated_local_search`` for OR-Tools' iterated local search (SISR ruin and recreate, annealing
-  from this temperature; 0: automatic) wherever a search starts from scratch, ...).
+  from this many mean nearest-neighbour arc costs; 0: automatic) wherever a search starts from
+  scratch, ...).
 - ``prepare_seconds``: time spent computing the guidance; charged against the solver budget.
 """
 
