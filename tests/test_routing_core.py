@@ -231,12 +231,14 @@ def test_checker_matches_brute_force(data: st.DataObject) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=small_instances())
 def test_solver_results_pass_the_checker(inst: RoutingInstance) -> None:
-    res = solve(inst, MaxRuntime(0.2, "cpu"))
-    if res.routes:
-        assert check_routes(inst, res.node_routes).feasible == res.feasible
-        assert res.feasible, res.violations
-    else:
-        assert res.diagnosis and all(isinstance(d, str) and d for d in res.diagnosis)
+    # guided local search, and iterated local search (which tiny instances also must survive)
+    for guidance in (None, Guidance(search={"iterated_local_search": 2.0})):
+        res = solve(inst, MaxRuntime(0.2, "cpu"), guidance=guidance)
+        if res.routes:
+            assert check_routes(inst, res.node_routes).feasible == res.feasible
+            assert res.feasible, res.violations
+        else:
+            assert res.diagnosis and all(isinstance(d, str) and d for d in res.diagnosis)
 
 
 # -- diagnosis and bad input ----------------------------------------------------------------
