@@ -303,8 +303,10 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
             GnnSettings(**bad)
 
 
-def test_plan_facts_say_which_search_ran():
+def test_plan_facts_say_which_search_ran(monkeypatch):
+    from tools.routing import gnn
     from tools.routing.gnn import available
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
 
     if not available():
         pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
@@ -316,3 +318,15 @@ def test_plan_facts_say_which_search_ran():
     plain = plan_routes("demo-small", time_limit_s=0.5, guidance="none", save=False)
     assert plain["facts"]["search"] == "guided_local_search"
     assert small["feasible"] and plain["feasible"]
+    # the provider plans its rounds over the whole budget (it once got a fifth of it, so the plan tool
+    # and bench ran far fewer rounds than the measured configuration)
+    budgets = []
+
+    class Recording(GnnGuidance):
+        def prepare(self, instance, budget_s):
+            budgets.append(budget_s)
+            return super().prepare(instance, budget_s)
+
+    monkeypatch.setattr(gnn, "default_provider", lambda clock="wall": Recording(GnnSettings(clock=clock)))
+    plan_routes("demo-small", time_limit_s=0.7, save=False)
+    assert budgets == [0.7]

@@ -50,7 +50,7 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     solvers = [check_choice("solver", s, SOLVERS) for s in (solvers or list(SOLVERS))]
     clock = check_choice("clock", clock, ("wall", "cpu"))
     refs = [resolve(n, ROUTING_KINDS) for n in names]
-    providers = {g: _provider(g) for g in guidance}
+    providers = {g: _provider(g, clock) for g in guidance}
     load_start = _load()
     rows: list[dict[str, Any]] = []
     for ref in refs:
@@ -84,7 +84,7 @@ def _load() -> list[float] | None:
         return None
 
 
-def _provider(g: str) -> Any:
+def _provider(g: str, clock: str) -> Any:
     if g == "none":
         return None
     from tools.routing import gnn
@@ -92,7 +92,7 @@ def _provider(g: str) -> Any:
     if not gnn.available():
         raise DiaoduError("guidance gnn needs the GNN weights (tools/routing/gnn/weights); train them first or use none",
                           code="missing_weights")
-    return gnn.default_provider()
+    return gnn.default_provider(clock)
 
 
 def _solve_one(inst: Any, solver: str, g: str, provider: Any, stop: MaxRuntime, seed: int) -> Any:
@@ -102,7 +102,8 @@ def _solve_one(inst: Any, solver: str, g: str, provider: Any, stop: MaxRuntime, 
         return pyvrp_adapter.solve(inst, stop, seed)
     from tools.routing import ortools_adapter
 
-    guide = provider.prepare(inst, budget_s=stop.seconds * 0.2) if provider is not None else None
+    # the provider plans its rounds over the whole budget; its own time is charged inside that budget
+    guide = provider.prepare(inst, budget_s=stop.seconds) if provider is not None else None
     return ortools_adapter.solve(inst, stop, seed, guidance=guide)
 
 

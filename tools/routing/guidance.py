@@ -57,7 +57,11 @@ class Guidance:
 
 @runtime_checkable
 class GuidanceProvider(Protocol):
-    """Something that turns an instance into :class:`Guidance` within ``budget_s`` seconds."""
+    """Something that turns an instance into :class:`Guidance` for a solve of ``budget_s`` seconds.
+
+    ``budget_s`` is the whole solve budget (a provider may plan search rounds over it); the time the
+    provider itself takes is reported in ``prepare_seconds`` and charged inside that budget.
+    """
 
     def prepare(self, instance: RoutingInstance, budget_s: float) -> Guidance:
         ...

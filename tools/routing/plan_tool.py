@@ -97,8 +97,8 @@ def _guidance(inst: RoutingInstance, requested: str | None, limit: float) -> tup
         return None, "none", note if requested == "gnn" else ""
     try:
         provider = gnn.default_provider()
-        # the provider gets a fifth of the budget at most; its time is charged inside the budget
-        guide = provider.prepare(inst, budget_s=limit * 0.2)
+        # the provider plans its rounds over the whole budget; its own time is charged inside that budget
+        guide = provider.prepare(inst, budget_s=limit)
     except DiaoduError as exc:
         return None, "none", f"GNN guidance failed ({exc.message}); solved without guidance"
     except Exception as exc:  # a broken provider must not break planning; say so instead

@@ -21,11 +21,14 @@ def available() -> bool:
     return WEIGHTS_PATH.is_file() and (WEIGHTS_PATH.parent / "meta.json").is_file()
 
 
-def default_provider():
-    """The guidance provider ``plan_routes`` and ``bench vrp`` use for ``guidance=gnn``."""
-    from tools.routing.gnn.provider import GnnGuidance
+def default_provider(clock: str = "wall"):
+    """The guidance provider ``plan_routes`` and ``bench vrp`` use for ``guidance=gnn``.
 
-    return GnnGuidance()
+    ``clock`` is the clock of the solve budget, so the provider's own time is measured the same way.
+    """
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings
+
+    return GnnGuidance(GnnSettings(clock=clock))
 
 
 __all__ = ["WEIGHTS_PATH", "available", "default_provider"]
