@@ -116,15 +116,16 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # that continue from a plan keep guided local search. The value scales the initial temperature in
     # mean nearest-neighbour arc costs (0: OR-Tools' automatic temperatures)
     ils_factor = overrides.pop("iterated_local_search", None)
+    ils_temperature: float | None = None
     if ils_factor is not None and objective != "distance":
         # measured and tuned on distance only; the other objectives keep guided local search
         config["iterated_local_search"] = f"not used for objective {objective!r}"
-        ils_factor = None
-    if ils_factor is not None:
+    elif ils_factor is not None:
         if float(ils_factor) < 0:
             raise DiaoduError(f"iterated_local_search must be >= 0 (0: automatic temperatures); got {ils_factor}")
-        overrides["_ils"] = float(ils_factor) * mean_nearest_arc(instance)
-        config["iterated_local_search"] = {"factor": float(ils_factor), "temperature": round(overrides["_ils"], 2)}
+        ils_temperature = float(ils_factor) * mean_nearest_arc(instance)
+        config["iterated_local_search"] = {"factor": float(ils_factor), "temperature": round(ils_temperature, 2)}
+        config["metaheuristic"] = "ITERATED_LOCAL_SEARCH"
     start_routes = guidance.initial_routes
     config["clock"] = stop.clock
 
@@ -148,7 +149,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     rounds_end = stop.now() + (1.0 - final_share) * max(deadline - stop.now(), 0.0)
     if plain_first > 0 and guidance.arc_penalty is not None:
         found, _, value = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
-                               stop.now() + plain_first * max(deadline - stop.now(), 0.0), report)
+                               stop.now() + plain_first * max(deadline - stop.now(), 0.0), report,
+                               ils_temperature=ils_temperature)
         if found is not None:
             best_value, best_routes, start_routes = value, found, found
     if guidance.arc_penalty is not None:
@@ -164,14 +166,15 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
             round_end = stop.now() + max(rounds_end - stop.now(), 0.0) / (cycles - rnd)
             phase1_end = stop.now() + penalty_fraction * max(round_end - stop.now(), 0.0)
             found, used, _ = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop,
-                                  phase1_end, None, cost_matrix=shaped)
+                                  phase1_end, None, cost_matrix=shaped, ils_temperature=ils_temperature)
             config["phase1_strategy"] = used
             if rnd == cycles - 1:  # the last round's polish is the main search below
                 if found is not None:
                     start_routes = found
                 break
             polished, _, value = _run(instance, objective, soft, strategies, overrides, guidance,
-                                      found if found is not None else start_routes, stop, round_end, report)
+                                      found if found is not None else start_routes, stop, round_end, report,
+                                      ils_temperature=ils_temperature)
             if polished is not None and value < best_value:
                 best_value, best_routes = value, polished
             if best_routes is not None:
@@ -184,7 +187,7 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     # each gets a short GLS run and the best one continues with the rest of the budget.
     portfolio = overrides.pop("portfolio", None)
     portfolio_fraction = float(overrides.pop("portfolio_fraction", PORTFOLIO_FRACTION))
-    if (portfolio is None and start_routes is None and ils_factor is None
+    if (portfolio is None and start_routes is None and ils_temperature is None
             and "first_solution_strategy" not in (guidance.search or {})):
         portfolio = PORTFOLIO if not instance.has_time_windows else None
     share = portfolio_fraction * max(deadline - stop.now(), 0.0)
@@ -192,18 +195,18 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
         best: tuple[float, list[list[int]], str] | None = None
         for strategy in portfolio:
             found, used, value = _run(instance, objective, soft, [strategy], overrides, guidance, None, stop,
-                                      min(stop.now() + share, deadline), report)
+                                      min(stop.now() + share, deadline), report, ils_temperature=ils_temperature)
             if found is not None and (best is None or value < best[0]):
                 best = (value, found, strategy)
         config["portfolio"] = list(portfolio)
         if best is not None:
             start_routes, strategies = best[1], [best[2]]
     found, used, value = _run(instance, objective, soft, strategies, overrides, guidance, start_routes, stop, deadline,
-                              report)
+                              report, ils_temperature=ils_temperature)
     if best_routes is not None and (found is None or best_value < value):
         found = best_routes
     config["first_solution_strategy"] = used
-    config["search_overrides"] = {k: v for k, v in overrides.items() if k != "_ils"}
+    config["search_overrides"] = overrides
     routes = found
     if routes is None and start_routes is not None:
         routes = start_routes  # the phase-1 / warm-start routes are still a plan; the checker judges them
@@ -226,8 +229,12 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
 def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list[str], overrides: dict[str, Any],
          guidance: Guidance, start_routes: list[list[int]] | None, stop: MaxRuntime, deadline: float,
          report: Callable[[float], None] | None, cost_matrix: np.ndarray | None = None,
-         ) -> tuple[list[list[int]] | None, str | None, float]:
-    """Build a model per strategy until one finds a solution before ``deadline``; return node routes."""
+         ils_temperature: float | None = None) -> tuple[list[list[int]] | None, str | None, float]:
+    """Build a model per strategy until one finds a solution before ``deadline``; return node routes.
+
+    With ``ils_temperature`` set, a search without ``start_routes`` is iterated local search (which
+    OR-Tools cannot warm-start; a search from a plan stays guided local search).
+    """
     candidates = guidance.candidate_successors
     for k, strategy in enumerate(strategies):
         for attempt_candidates in ([candidates, None] if candidates is not None else [None]):
@@ -239,15 +246,13 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
             model = build_model(instance, objective, soft, cost_matrix=cost_matrix, candidates=attempt_candidates)
             routing = model.routing
             _watch(routing, instance, stop, deadline, report)
-            ils = overrides.get("_ils") if start_routes is None else None
+            ils = ils_temperature if start_routes is None else None
             # CPU budgets: the at-solution callback ends the search on the CPU clock, with a wall-clock
             # backstop. Iterated local search does not stop from a callback (its outer loop restarts
             # the local search), so it gets the remaining CPU budget as its wall limit: never more CPU
             # than the budget, less when the machine is busy
             wall = remaining if stop.clock == "wall" or ils is not None else remaining * 10 + 10
-            params = search_parameters(strategy, max(wall, 0.05),
-                                       {k: v for k, v in overrides.items() if k != "_ils"},
-                                       ils_temperature=ils)
+            params = search_parameters(strategy, max(wall, 0.05), overrides, ils_temperature=ils)
             solution = None
             if ils is not None:
                 solution = routing.SolveWithIteratedLocalSearch(params)
@@ -270,7 +275,7 @@ def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list
 
 def mean_nearest_arc(instance: RoutingInstance) -> float:
     """The mean cost from each customer to its nearest other customer (model units): a scale for ILS."""
-    d = np.asarray(instance.distance, float)[1:, 1:].copy()
+    d = np.array(instance.distance[1:, 1:], dtype=float)
     if len(d) < 2:
         return 1.0
     np.fill_diagonal(d, np.inf)

@@ -62,8 +62,7 @@ def plan_routes(dataset: str, num_vehicles: int | None = None, vehicle_capacity:
     facts = plan_facts(inst, result)
     facts["guidance"] = guidance_used
     # which search ran: small CVRP instances under ``gnn`` get iterated local search, not the network
-    facts["search"] = ("iterated_local_search" if isinstance(result.config.get("iterated_local_search"), dict)
-                       else "guided_local_search")
+    facts["search"] = str(result.config.get("metaheuristic", "GUIDED_LOCAL_SEARCH")).lower()
     payload = {
         "format": PLAN_FORMAT, "kind": "route_plan", "dataset": ref.name, "dataset_kind": inst.kind,
         "dataset_source": ref.source, "request": request,

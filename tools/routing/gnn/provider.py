@@ -159,7 +159,7 @@ class GnnGuidance:
         from tools.routing.gnn import guide  # numpy only: no torch import inside the budget
 
         s = self.settings
-        if getattr(instance, "ready", None) is None and instance.num_customers <= s.ils_max_customers:
+        if not instance.has_time_windows and instance.num_customers <= s.ils_max_customers:
             # a per-instance choice of search: small CVRP instances go to iterated local search, which
             # cannot start from a plan, so the network is not consulted at all
             g = Guidance(source="gnn", search={"iterated_local_search": s.ils_temperature},
