@@ -330,3 +330,11 @@ def test_plan_facts_say_which_search_ran(monkeypatch):
     monkeypatch.setattr(gnn, "default_provider", lambda clock="wall": Recording(GnnSettings(clock=clock)))
     plan_routes("demo-small", time_limit_s=0.7, save=False)
     assert budgets == [0.7]
+
+
+def test_ablation_rejects_bad_knobs_with_a_message():
+    from tools.routing.gnn.ablation import main
+
+    for knobs, says in (("{bad", "JSON object"), ('{"nope": 1}', "nope"), ('{"ils_max_customers": -1}', "ils_max_customers")):
+        with pytest.raises(SystemExit, match=says):
+            main(["--seconds", "1", "--groups", "fresh", "--fresh", "1", "--configs", "gnn", "--knobs", knobs])

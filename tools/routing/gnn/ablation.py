@@ -232,7 +232,16 @@ def main(argv: list[str] | None = None) -> None:
     for c in configs:
         if c not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
-    knobs = json.loads(args.knobs)
+    try:
+        knobs = json.loads(args.knobs)
+        from tools.routing.gnn.provider import GnnSettings
+
+        # checked once up front, so a bad knob stops the run with its message, not a traceback mid-way
+        GnnSettings(**{k: v for k, v in knobs.items() if k != "weights"})
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        raise SystemExit(f"--knobs must be a JSON object of GnnSettings fields; {exc}") from None
+    except DiaoduError as exc:
+        raise SystemExit(f"--knobs: {exc.message}") from None
     if args.weights:
         knobs["weights"] = args.weights
     insts = instances([g.strip() for g in args.groups.split(",")], args.fresh, args.fresh_seed)
