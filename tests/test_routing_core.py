@@ -363,3 +363,34 @@ def test_cli_bench_vrp_json(tmp_path: Path) -> None:
     row = doc["rows"][0]
     assert row["ortools"]["feasible"] and row["pyvrp"]["feasible"] and row["bks"] == 784
     assert doc["means"]["pyvrp"]["instances"] == 1 and json.loads(res.read_text())["rows"][0]["instance"] == "A-n32-k5"
+
+
+def test_bench_adds_fresh_instances_with_gaps_to_the_best_plan_of_the_run() -> None:
+    from tools.routing.bench import run_bench
+
+    # two worker processes, as the measurement runs; demo-small ships with the project (no shared folder needed)
+    doc = run_bench(["demo-small"], 0.3, ["none", "gnn"], ["ortools", "pyvrp"], clock="cpu", fresh=2, workers=2)
+    rows = {r["instance"]: r for r in doc["rows"]}
+    assert list(rows)[0] == "demo-small" and len(rows) == 3  # input order kept, whatever finished first
+    fresh = [r for r in doc["rows"] if r["group"] == "fresh"]
+    assert {r["kind"] for r in fresh} == {"cvrp", "vrptw"}
+    for r in fresh:  # no published best: every gap is to the cheapest feasible plan of the row
+        gaps = [r[c]["gap_pct"] for c in doc["columns"] if r[c]["feasible"]]
+        assert r["bks"] is None and r["ref"]["cost"] == min(r[c]["cost"] for c in doc["columns"] if r[c]["feasible"])
+        assert min(gaps) == 0.0 and all(g >= 0 for g in gaps)
+    assert doc["columns"] == ["ortools", "ortools+gnn", "pyvrp"]
+    means = doc["means"]["ortools+gnn"]
+    assert means["groups"]["fresh"]["instances"] == 2 and means["groups"]["anchors"]["instances"] == 0
+    vs = means["vs_plain"]
+    assert vs["better"] + vs["equal"] + vs["worse"] == 2 + (rows["demo-small"]["ortools"]["gap_pct"] is not None)
+    assert vs["anchors_ratio"] is None and doc["config"]["workers"] == 2
+
+
+def test_cli_bench_vrp_rejects_bad_counts() -> None:
+    from assistant.cli import app
+
+    runner = CliRunner()
+    for args, says in ((["--fresh", "-1"], "--fresh"), (["--workers", "0"], "workers"),
+                       (["--instances", "nope-n1"], "nope-n1")):
+        out = runner.invoke(app, ["bench", "vrp", "--time-limit", "0.2", "--json", *args])
+        assert out.exit_code == 2 and says in json.loads(out.stdout)["error"] and "Traceback" not in out.output

@@ -112,15 +112,20 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                   instances: str = typer.Option("", "--instances", help="Comma-separated names (default: all shared CVRP and VRPTW)."),
                   guidance: str = typer.Option("none", "--guidance", help="Comma-separated guidance variants for OR-Tools: none,gnn."),
                   solvers: str = typer.Option("ortools,pyvrp", "--solvers", help="Comma-separated: ortools,pyvrp."),
+                  fresh: int = typer.Option(0, "--fresh", help="Also this many freshly generated instances (never used in "
+                                            "training; a fifth VRPTW), gaps to the best plan of the run."),
+                  fresh_seed: int = typer.Option(2026, "--fresh-seed", help="Seed stream of the fresh instances."),
+                  workers: int = typer.Option(1, "--workers", help="Instances solved at once (processes; use --clock cpu)."),
                   seed: int = typer.Option(0, "--seed"),
                   clock: str = typer.Option("wall", "--clock",
                                             help="wall, or cpu: count each solver's own CPU time (steady figures on a busy machine)."),
                   out: Path = typer.Option(None, "--out", help="Also write the JSON results to this file."),
                   as_json: bool = JSON_OPTION) -> None:
         """Our OR-Tools solver and PyVRP side by side: gap to best known per instance, and the means."""
-        from tools.routing.bench import ANCHORS, run_bench
+        from tools.routing.bench import ANCHORS, is_column, run_bench
 
         limit = check_number("--time-limit", time_limit, minimum=0.1, maximum=3600)
+        check_number("--fresh", fresh, minimum=0, maximum=1000)
         names = [s.strip() for s in instances.split(",") if s.strip()] or None
         live = err_console if as_json else console
 
@@ -129,30 +134,41 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 f"{col} {row[col]['cost'] if row[col]['cost'] is not None else '-'}"
                 f" ({row[col]['gap_pct']:+.2f}%)" if row[col].get("gap_pct") is not None
                 else f"{col} {'infeasible' if row[col]['cost'] is not None else 'no plan'}"
-                for col in row if isinstance(row[col], dict)]
+                for col in row if is_column(row[col])]
             live.print("  ".join(cells), highlight=False)
 
         report = run_bench(names, limit, [g.strip() for g in guidance.split(",") if g.strip()],
-                           [s.strip() for s in solvers.split(",") if s.strip()], seed, clock, on_row=on_row)
+                           [s.strip() for s in solvers.split(",") if s.strip()], seed, clock, on_row=on_row,
+                           fresh=fresh, fresh_seed=fresh_seed, workers=workers)
         if out is not None:
             out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
         if as_json:
             print_json(report)
             return
+        for note in report["notes"]:
+            console.print(f"[yellow]note:[/] {note}")
         table = Table(title=f"bench vrp: {limit:g} s ({clock} clock) per solver and instance, one thread")
         cols = report["columns"]
-        for c in ["instance", "kind", "n", "bks"] + [f"{c} cost" for c in cols] + [f"{c} gap %" for c in cols]:
+        for c in ["instance", "kind", "n", "ref"] + [f"{c} cost" for c in cols] + [f"{c} gap %" for c in cols]:
             table.add_column(c, justify="left" if c in ("instance", "kind") else "right")
         for row in report["rows"]:
             costs = [_cell(row[c]["cost"]) + ("" if row[c]["feasible"] else " ✗") for c in cols]
             gaps = [_cell(row[c]["gap_pct"], ".2f") for c in cols]
-            table.add_row(row["instance"], row["kind"], str(row["customers"]), _cell(row["bks"]), *costs, *gaps)
+            ref = _cell(row["bks"]) if row["bks"] is not None else _cell(row.get("ref", {}).get("cost")) + " (run)"
+            table.add_row(row["instance"], row["kind"], str(row["customers"]), ref, *costs, *gaps)
         console.print(table)
         for c in cols:
             m = report["means"][c]
+            groups = ", ".join(f"{g} {_cell(v['mean_gap_pct'], '.2f')}% ({v['instances']})"
+                               for g, v in m["groups"].items() if v["instances"])
             console.print(f"{c}: mean gap {_cell(m['mean_gap_pct'], '.2f')}% over {m['instances']} instances "
-                          f"({m['feasible']} feasible); anchors ({', '.join(ANCHORS)}): "
-                          f"{_cell(m['anchor_mean_gap_pct'], '.2f')}%")
+                          f"({m['feasible']} feasible); {groups}")
+            if "vs_plain" in m:
+                v = m["vs_plain"]
+                console.print(f"  against plain OR-Tools: better {v['better']}, equal {v['equal']}, worse {v['worse']}; "
+                              f"worst {v['worst_points']:+.2f} points ({v['worst_instance']}); mean-gap ratio anchors "
+                              f"{_cell(v['anchors_ratio'])}, fresh {_cell(v['fresh_ratio'])}")
+        console.print(f"anchors: {', '.join(ANCHORS)}")
         if out is not None:
             console.print(f"results written to {out}")
 
