@@ -89,7 +89,7 @@ def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], c
 def instances(groups: list[str], fresh: int, fresh_seed: int) -> list[tuple[str, Any]]:
     """``(group, RoutingInstance)`` pairs for the requested groups."""
     from tools.core.settings import benchmarks_dir
-    from tools.routing.gnn.generate import fresh_set, to_routing_instance
+    from tools.routing.bench import fresh_instances
     from tools.routing.instance import load_instance
 
     out: list[tuple[str, Any]] = []
@@ -101,8 +101,7 @@ def instances(groups: list[str], fresh: int, fresh_seed: int) -> list[tuple[str,
     elif "cvrp" in groups or "vrptw" in groups:
         log.warning("benchmark folder absent: anchors skipped")
     if "fresh" in groups and fresh > 0:
-        n_tw = max(1, fresh // 5)
-        out += [("fresh", to_routing_instance(g)) for g in fresh_set(fresh - n_tw, n_tw, seed=fresh_seed)]
+        out += [("fresh", inst) for inst in fresh_instances(fresh, fresh_seed)]
     return out
 
 
