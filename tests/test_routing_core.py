@@ -386,11 +386,30 @@ def test_bench_adds_fresh_instances_with_gaps_to_the_best_plan_of_the_run() -> N
     assert vs["anchors_ratio"] is None and doc["config"]["workers"] == 2
 
 
+def test_bench_repeats_keep_the_run_of_median_cost() -> None:
+    from tools.routing.bench import merge_runs, run_bench
+
+    doc = run_bench(["demo-small"], 0.2, ["none"], ["ortools"], clock="cpu", repeats=3)
+    cell = doc["rows"][0]["ortools"]
+    assert len(cell["costs"]) == 3 and cell["cost"] == sorted(cell["costs"])[1] and doc["config"]["repeats"] == 3
+
+    def run(cost: float | None, feasible: bool = True) -> dict:
+        return {"instance": "fresh-a", "kind": "cvrp", "group": "fresh", "anchor": False, "customers": 5,
+                "vehicles": 2, "bks": None, "ortools": {"cost": cost, "feasible": feasible, "gap_pct": None}}
+
+    merged = merge_runs([run(110.0), run(100.0), run(130.0, feasible=False)])
+    # median of the feasible runs; one infeasible run makes the cell infeasible; gap to the best run
+    assert merged["ortools"]["cost"] == 100.0 and not merged["ortools"]["feasible"]
+    assert merged["ref"]["cost"] == 100.0 and merged["ortools"]["gap_pct"] == 0.0
+    for failed in ([run(None, False)], [run(120.0, False), run(None, False)]):  # no feasible plan: no gap
+        assert merge_runs(failed)["ortools"]["gap_pct"] is None and "ref" not in merge_runs(failed)
+
+
 def test_cli_bench_vrp_rejects_bad_counts() -> None:
     from assistant.cli import app
 
     runner = CliRunner()
-    for args, says in ((["--fresh", "-1"], "--fresh"), (["--workers", "0"], "workers"),
+    for args, says in ((["--fresh", "-1"], "--fresh"), (["--workers", "0"], "workers"), (["--repeats", "0"], "repeats"),
                        (["--instances", "nope-n1"], "nope-n1")):
         out = runner.invoke(app, ["bench", "vrp", "--time-limit", "0.2", "--json", *args])
         assert out.exit_code == 2 and says in json.loads(out.stdout)["error"] and "Traceback" not in out.output

@@ -62,8 +62,12 @@ def _size(name: str) -> int:
 def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, guidance: list[str] | None = None,
               solvers: list[str] | None = None, seed: int = 0, clock: str = "wall",
               on_row: Callable[[dict[str, Any]], None] | None = None, *, fresh: int = 0,
-              fresh_seed: int = FRESH_SEED, workers: int = 1) -> dict[str, Any]:
+              fresh_seed: int = FRESH_SEED, workers: int = 1, repeats: int = 1) -> dict[str, Any]:
     """Run the benchmark; returns ``{"rows": [...], "columns": [...], "means": {...}, "config": {...}}``.
+
+    With ``repeats`` > 1 every instance is solved with seeds ``seed .. seed + repeats - 1`` and each
+    cell holds the run of median cost (``costs`` lists them all): single runs of a time-limited
+    search move by up to a point on some instances.
 
     ``instances`` names shared or workspace datasets (default: every shared benchmark, or none when
     only ``fresh`` instances are asked for and the shared folder is absent).
@@ -85,27 +89,35 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     specs += fresh_instances(fresh, fresh_seed)
     if "gnn" in guidance:
         _check_gnn()
-    task = (time_limit_s, guidance, solvers, seed, clock)
-    load_start = _load()
+    repeats = int(check_number("repeats", repeats, minimum=1, maximum=100))
+    jobs = [(i, spec, seed + k) for i, spec in enumerate(specs) for k in range(repeats)]
+    runs: list[list[dict[str, Any]]] = [[] for _ in specs]
     rows: list[dict[str, Any] | None] = [None] * len(specs)
-    if workers == 1:
-        for i, spec in enumerate(specs):
-            rows[i] = bench_row(spec, *task)
+
+    def collect(i: int, run: dict[str, Any]) -> None:
+        runs[i].append(run)
+        if len(runs[i]) == repeats:
+            rows[i] = merge_runs(runs[i])
             if on_row is not None:
                 on_row(rows[i])  # type: ignore[arg-type]
+
+    load_start = _load()
+    if workers == 1:
+        for i, spec, run_seed in jobs:
+            collect(i, bench_row(spec, time_limit_s, guidance, solvers, run_seed, clock))
     else:
         import multiprocessing
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(bench_row, spec, *task): i for i, spec in enumerate(specs)}
+            futures = {pool.submit(bench_row, spec, time_limit_s, guidance, solvers, run_seed, clock): i
+                       for i, spec, run_seed in jobs}
             for fut in as_completed(futures):
-                rows[futures[fut]] = row = fut.result()
-                if on_row is not None:
-                    on_row(row)
+                collect(futures[fut], fut.result())
     done = [r for r in rows if r is not None]
     columns = [c for c in done[0] if is_column(done[0][c])] if done else []
     return {"rows": done, "columns": columns, "means": _means(done, columns), "notes": notes,
-            "config": {"time_limit_s": time_limit_s, "clock": clock, "seed": seed, "guidance": guidance, "solvers": solvers,
+            "config": {"time_limit_s": time_limit_s, "clock": clock, "seed": seed, "repeats": repeats,
+                       "guidance": guidance, "solvers": solvers,
                        "fresh": fresh, "fresh_seed": fresh_seed if fresh else None, "workers": workers,
                        "threads_per_solver": 1, "benchmarks": str(benchmarks_dir()) if benchmarks_dir() else None,
                        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -131,15 +143,34 @@ def bench_row(spec: Any, time_limit_s: float, guidance: list[str], solvers: list
                         **({"search": res.config["metaheuristic"]} if solver == "ortools" else {}),
                         **({"diagnosis": res.diagnosis} if res.diagnosis else {}),
                         **({"violations": res.violations[:3]} if res.violations else {})}
-    if inst.bks is None:
-        # no published best: gaps to the best feasible plan of this run (PyVRP's, as a rule)
-        costs = [v["cost"] for v in row.values() if is_column(v) and v["feasible"] and v["cost"] is not None]
+    return row
+
+
+def merge_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the repeated runs of an instance: per column the run of median cost.
+
+    A cell is feasible only when every run was. Rows without a published best get gaps to the
+    cheapest feasible plan of any run of any solver (PyVRP's, as a rule).
+    """
+    row = dict(runs[0])
+    planned = set()  # the columns whose cell is a feasible run's plan
+    for col in [c for c in row if is_column(row[c])]:
+        cells = [r[col] for r in runs]
+        ok = sorted((c for c in cells if c["feasible"] and c["cost"] is not None), key=lambda c: c["cost"])
+        pick = dict(ok[(len(ok) - 1) // 2] if ok else cells[0])
+        pick["feasible"] = len(ok) == len(cells)
+        if ok:
+            planned.add(col)
+        if len(runs) > 1:
+            pick["costs"] = [c["cost"] for c in cells]
+        row[col] = pick
+    if row["bks"] is None:
+        costs = [r[c]["cost"] for r in runs for c in r if is_column(r[c]) and r[c]["feasible"] and r[c]["cost"] is not None]
         if costs:
             ref = min(costs)
             row["ref"] = {"cost": ref, "source": "best plan of this run"}
-            for v in row.values():
-                if is_column(v) and v["feasible"] and v["cost"] is not None:
-                    v["gap_pct"] = round(100.0 * (v["cost"] - ref) / ref, 3)
+            for col in planned:
+                row[col]["gap_pct"] = round(100.0 * (row[col]["cost"] - ref) / ref, 3)
     return row
 
 

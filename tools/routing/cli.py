@@ -116,6 +116,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                             "training; a fifth VRPTW), gaps to the best plan of the run."),
                   fresh_seed: int = typer.Option(2026, "--fresh-seed", help="Seed stream of the fresh instances."),
                   workers: int = typer.Option(1, "--workers", help="Instances solved at once (processes; use --clock cpu)."),
+                  repeats: int = typer.Option(1, "--repeats", help="Runs per instance (seeds seed..seed+N-1); cells "
+                                              "hold the run of median cost."),
                   seed: int = typer.Option(0, "--seed"),
                   clock: str = typer.Option("wall", "--clock",
                                             help="wall, or cpu: count each solver's own CPU time (steady figures on a busy machine)."),
@@ -139,7 +141,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
         report = run_bench(names, limit, [g.strip() for g in guidance.split(",") if g.strip()],
                            [s.strip() for s in solvers.split(",") if s.strip()], seed, clock, on_row=on_row,
-                           fresh=fresh, fresh_seed=fresh_seed, workers=workers)
+                           fresh=fresh, fresh_seed=fresh_seed, workers=workers, repeats=repeats)
         if out is not None:
             out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
         if as_json:
