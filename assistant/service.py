@@ -52,9 +52,9 @@ def make_checkpointer(url: str | None = None) -> Any:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = url or str(workspace_dir() / "threads.sqlite")
-    lite = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    lite.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(lite)
+    from tools.core.store import open_sqlite
+
+    return SqliteSaver(open_sqlite(path, check_same_thread=False))
 
 
 def check_message(text: Any) -> str:

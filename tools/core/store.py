@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS datasets (
 """
 
 
+def open_sqlite(path: Path | str, **kwargs: Any) -> sqlite3.Connection:
+    """A connection in WAL mode that waits up to 30 s for a busy database.
+
+    WAL is kept in the file once set, so it is only asked for when missing: switching the journal
+    mode takes a lock that the busy timeout does not always cover, and under concurrent writers
+    (the server's load run) asking again failed with "database is locked".
+    """
+    con = sqlite3.connect(path, timeout=30, **kwargs)
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        con.execute("PRAGMA journal_mode=WAL")
+    return con
+
+
 class Store:
     """A thin handle on the workspace database (one short connection per call)."""
 
@@ -52,9 +65,8 @@ class Store:
             con.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30)
+        con = open_sqlite(self.path)
         con.row_factory = sqlite3.Row
-        con.execute("PRAGMA journal_mode=WAL")
         return con
 
     # -- plans ---------------------------------------------------------------
