@@ -76,6 +76,8 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     solvers = [check_choice("solver", s, SOLVERS) for s in (solvers or list(SOLVERS))]
     clock = check_choice("clock", clock, ("wall", "cpu"))
     workers = int(check_number("workers", workers, minimum=1, maximum=max(os.cpu_count() or 1, 1)))
+    repeats = int(check_number("repeats", repeats, minimum=1, maximum=100))
+    fresh = int(check_number("fresh", fresh, minimum=0, maximum=1000))
     notes: list[str] = []
     names = instances
     if names is None:
@@ -89,7 +91,6 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
     specs += fresh_instances(fresh, fresh_seed)
     if "gnn" in guidance:
         _check_gnn()
-    repeats = int(check_number("repeats", repeats, minimum=1, maximum=100))
     jobs = [(i, spec, seed + k) for i, spec in enumerate(specs) for k in range(repeats)]
     runs: list[list[dict[str, Any]]] = [[] for _ in specs]
     rows: list[dict[str, Any] | None] = [None] * len(specs)
