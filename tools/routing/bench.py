@@ -102,16 +102,16 @@ def run_bench(instances: list[str] | None = None, time_limit_s: float = 10.0, gu
             if on_row is not None:
                 on_row(rows[i])  # type: ignore[arg-type]
 
+    solve_row = partial(bench_row, time_limit_s=time_limit_s, guidance=guidance, solvers=solvers, clock=clock)
     load_start = _load()
     if workers == 1:
         for i, spec, run_seed in jobs:
-            collect(i, bench_row(spec, time_limit_s, guidance, solvers, run_seed, clock))
+            collect(i, solve_row(spec, seed=run_seed))
     else:
         import multiprocessing
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(bench_row, spec, time_limit_s, guidance, solvers, run_seed, clock): i
-                       for i, spec, run_seed in jobs}
+            futures = {pool.submit(solve_row, spec, seed=run_seed): i for i, spec, run_seed in jobs}
             for fut in as_completed(futures):
                 collect(futures[fut], fut.result())
     done = [r for r in rows if r is not None]
@@ -216,6 +216,10 @@ def _solve_one(inst: Any, solver: str, provider: Any, stop: MaxRuntime, seed: in
     return ortools_adapter.solve(inst, stop, seed, guidance=guide)
 
 
+def _mean(values: list[float]) -> float | None:
+    return round(mean(values), 3) if values else None
+
+
 def _of_kind(row: dict[str, Any], kind: str) -> bool:
     return bool(row["kind"] == kind)
 
@@ -233,17 +237,17 @@ def _means(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
     for col in columns:
         every = gaps(col, lambda r: True)
         anchor = gaps(col, lambda r: r["anchor"])
-        out[col] = {"mean_gap_pct": round(mean(every), 3) if every else None, "instances": len(every),
+        out[col] = {"mean_gap_pct": _mean(every), "instances": len(every),
                     "feasible": sum(1 for r in rows if r.get(col, {}).get("feasible")),
-                    "anchor_mean_gap_pct": round(mean(anchor), 3) if len(anchor) == len(ANCHORS) else None,
+                    "anchor_mean_gap_pct": _mean(anchor) if len(anchor) == len(ANCHORS) else None,
                     "anchors": len(anchor)}
         for kind in ROUTING_KINDS:
             kg = gaps(col, partial(_of_kind, kind=kind))
-            out[col][f"{kind}_mean_gap_pct"] = round(mean(kg), 3) if kg else None
+            out[col][f"{kind}_mean_gap_pct"] = _mean(kg)
         out[col]["groups"] = {}
         for group in GROUPS:
             gg = gaps(col, partial(_in_group, group=group))
-            out[col]["groups"][group] = {"mean_gap_pct": round(mean(gg), 3) if gg else None, "instances": len(gg)}
+            out[col]["groups"][group] = {"mean_gap_pct": _mean(gg), "instances": len(gg)}
         if col.startswith("ortools+") and "ortools" in columns:
             # side by side with plain OR-Tools on the instances where both have a gap
             pairs = [(r[col]["gap_pct"], r["ortools"]["gap_pct"], r) for r in rows

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from tools.core.errors import DiaoduError
+from tools.routing.bench import ANCHORS
 
 log = logging.getLogger(__name__)
 
-ANCHORS_CVRP = ("A-n80-k10", "X-n101-k25", "X-n148-k46", "X-n200-k36", "X-n303-k21", "X-n502-k39")
+ANCHORS_CVRP = ANCHORS  # the six CVRP anchors the issue quotes, as in ``diaodu bench vrp``
 ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
 CONFIGS = ("none", "ils", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
 ILS_TEMPERATURE = 2.0  # the ``ils`` config's initial annealing temperature, in mean nearest-neighbour arc costs
