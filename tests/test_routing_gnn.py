@@ -208,12 +208,14 @@ def test_guidance_on_generated_vrptw_is_feasible():
     inst = to_routing_instance(solomon_like(50, 21, family="R1"))
     guidance = default_provider().prepare(inst, 3.0)
     assert guidance.search["plain_first_fraction"] == 0.5  # with windows, half the budget searches plain first
-    res = solve(inst, MaxRuntime(3.0), guidance=guidance)
-    assert res.feasible
+    assert guidance.search["decompose"]["share"] == 0.5  # and the last half re-optimises parts of the plan
+    res = solve(inst, MaxRuntime(3.0, "cpu"), guidance=guidance)
+    assert res.feasible and res.config["decompose"]["parts_searched"] >= 1
     # plain search first, two shaped rounds, then a long true-cost search: still one feasible plan
     from tools.routing.gnn.provider import GnnGuidance, GnnSettings
 
-    hedged = GnnGuidance(GnnSettings(plain_first_tw=0.3, final_polish=0.3, shaping_round_s=1.0)).prepare(inst, 6.0)
+    hedged = GnnGuidance(GnnSettings(plain_first_tw=0.3, final_polish=0.3, shaping_round_s=1.0,
+                                     decompose_share_tw=0)).prepare(inst, 6.0)
     assert hedged.search == {"penalty_cycles": 2, "penalty_noise": 0.5, "final_polish_fraction": 0.3,
                              "plain_first_fraction": 0.3}
     res = solve(inst, MaxRuntime(6.0), guidance=hedged)
@@ -287,18 +289,24 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     inst = to_routing_instance(x_instance(40, seed=5))
     assert GnnGuidance().prepare(inst, 60.0).search == {"iterated_local_search": 2.0}  # 40 <= 250 customers
     net = GnnSettings(ils_max_customers=39)  # the network's rounds from 40 customers up
-    assert GnnGuidance(net).prepare(inst, 60.0).search == {"penalty_cycles": 24, "penalty_noise": 0.5}  # 1 per 2.5 s
+    # one round per 2.5 s of the half the decomposition leaves
+    assert GnnGuidance(net).prepare(inst, 60.0).search == {
+        "penalty_cycles": 12, "penalty_noise": 0.5, "decompose": {"share": 0.5, "customers": 40, "part_seconds": 2.0}}
     assert GnnGuidance(GnnSettings(shaping_max_cycles=4, ils_max_customers=0)).prepare(
         inst, 60.0).search["penalty_cycles"] == 4
-    assert not (GnnGuidance(net).prepare(inst, 4.0).search or {}).get("penalty_cycles")  # short budgets: one phase
+    short = GnnGuidance(net).prepare(inst, 4.0).search or {}
+    assert not short.get("penalty_cycles") and short["decompose"]["part_seconds"] == 0.4  # short budgets: one phase
+    assert "decompose" not in (GnnGuidance(GnnSettings(ils_max_customers=39, decompose_share=0)).prepare(
+        inst, 60.0).search or {})
     # a final true-cost search takes its share of the budget from the rounds
     kept = GnnGuidance(GnnSettings(final_polish=0.4, shaping_fraction=0.25, ils_max_customers=0)).prepare(
         inst, 60.0).search
-    assert kept["penalty_cycles"] == 14 and kept["final_polish_fraction"] == 0.4
+    assert kept["penalty_cycles"] == 7 and kept["final_polish_fraction"] == 0.4
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
                 {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0},
-                {"ils_max_customers": -1}):
+                {"ils_max_customers": -1}, {"decompose_share": 1.0}, {"decompose_share_tw": -0.1},
+                {"decompose_customers": 1}, {"decompose_part_s": 0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)
 

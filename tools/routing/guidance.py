@@ -17,7 +17,8 @@ field can be ablated on its own:
   the spread of the per-arc factor U(1 - noise, 1 + noise) that later rounds draw,
   ``iterated_local_search`` for OR-Tools' iterated local search (SISR ruin and recreate, annealing
   from this many mean nearest-neighbour arc costs; 0: automatic) wherever a search starts from
-  scratch, ...).
+  scratch, ``decompose`` (``{"share", "customers", "part_seconds"}``) for a last share of the budget
+  spent re-optimising a few neighbouring routes at a time, :mod:`tools.routing.decompose`, ...).
 - ``prepare_seconds``: time spent computing the guidance; charged against the solver budget.
 """
 

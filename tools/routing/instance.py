@@ -141,6 +141,28 @@ class RoutingInstance:
             inst.meta = {k: v for k, v in self.meta.items() if not k.startswith("_")}
         return inst
 
+    def subset(self, nodes: list[int], num_vehicles: int) -> RoutingInstance:
+        """The sub-instance of the depot and ``nodes`` (its node ``k`` is ``nodes[k - 1]``), with its own fleet.
+
+        Used to re-optimise a few routes of a plan on their own (decomposition); the matrices are
+        slices, so costs stay in the same units.
+        """
+        idx = np.array([0, *nodes], dtype=int)
+        if len(set(nodes)) != len(nodes) or not all(0 < v < self.num_nodes for v in nodes):
+            raise DiaoduError(f"subset of {self.name!r}: nodes must be distinct customers 1..{self.num_nodes - 1}")
+
+        def cut(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[idx]
+
+        return replace(self, name=f"{self.name}[{len(nodes)}]", coords=self.coords[idx], demand=self.demand[idx],
+                       num_vehicles=check_int("num_vehicles", num_vehicles, minimum=1),
+                       distance=self.distance[np.ix_(idx, idx)], duration=self.duration[np.ix_(idx, idx)],
+                       ready=cut(self.ready), due=cut(self.due), service=cut(self.service),
+                       customer_ids=[self.customer_ids[i] for i in idx] if self.customer_ids else list(range(len(idx))),
+                       names=[self.names[i] for i in idx] if self.names else None,
+                       districts=[self.districts[i] for i in idx] if self.districts else None,
+                       vehicle_names=None, bks=None, meta={})
+
     def summary(self) -> dict[str, Any]:
         """Key facts for reports and the agent."""
         return {"name": self.name, "kind": self.kind, "customers": self.num_customers,

@@ -27,6 +27,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from tools.core.errors import DiaoduError, check_choice
+from tools.routing.decompose import DecomposeSettings, plan_cost, sweep_part
 from tools.routing.diagnose import no_solution_causes, quick_causes
 from tools.routing.guidance import Guidance
 from tools.routing.instance import RoutingInstance
@@ -108,6 +109,11 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
                 progress(now, cost)
 
     overrides = dict(guidance.search or {})
+    # optionally the last share of the budget re-optimises parts of the plan (distance objective only)
+    parts = _decompose_settings(overrides.pop("decompose", None), instance, objective, config)
+    final_deadline = deadline
+    if parts is not None:
+        deadline = c0 + (1.0 - parts.share) * (deadline - c0)
     strategies = ([overrides.pop("first_solution_strategy")] if "first_solution_strategy" in overrides
                   else first_strategies(instance, objective))
     penalty_fraction = float(overrides.pop("penalty_phase_fraction", 0.5))
@@ -217,6 +223,8 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
             if late:
                 diagnosis = no_solution_causes(instance, late_orders=late)
         return empty("no_solution", diagnosis)
+    if parts is not None:
+        routes = _improve_by_parts(instance, routes, parts, overrides, stop, final_deadline, report, seed, config)
     result = build_result(instance, routes, solver="ortools", objective=objective,
                           runtime_s=time.perf_counter() - t0 + guidance.prepare_seconds, soft_windows=soft,
                           history=history, config=config, seed=seed,
@@ -224,6 +232,60 @@ def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0, *, objecti
     if not result.feasible:
         log.warning("OR-Tools plan for %s failed the independent check: %s", instance.name, result.violations)
     return result
+
+
+def _decompose_settings(raw: Any, instance: RoutingInstance, objective: str,
+                        config: dict[str, Any]) -> DecomposeSettings | None:
+    """The ``decompose`` search override, checked; ``None`` where it is off or does not apply."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise DiaoduError(f"decompose must be an object with share, customers, part_seconds; got {raw!r}")
+    settings = DecomposeSettings.from_dict(raw)
+    if objective != "distance":
+        # a part is judged by its distance; the other objectives also weigh lateness, vehicles or spans
+        config["decompose"] = f"not used for objective {objective!r}"
+        return None
+    return settings
+
+
+def _improve_by_parts(instance: RoutingInstance, routes: list[list[int]], parts: DecomposeSettings,
+                      overrides: dict[str, Any], stop: MaxRuntime, deadline: float,
+                      report: Callable[[float], None], seed: int, config: dict[str, Any]) -> list[list[int]]:
+    """Re-optimise a few neighbouring routes at a time as an instance of their own until ``deadline``.
+
+    Each part is searched by guided local search from its current routes, with at most as many
+    vehicles as it had routes, so the whole plan stays feasible; a part's new routes replace the
+    old ones only when they cost less.
+    """
+    rng = np.random.default_rng(seed)
+    routes = [list(r) for r in routes if r]
+    total = plan_cost(routes, instance.distance)
+    tried = improved = 0
+    saved = 0
+    while deadline - stop.now() > 0.25 and routes:
+        chosen = sweep_part(instance.coords, routes, parts.customers, rng)
+        nodes = [v for k in chosen for v in routes[k]]
+        sub = instance.subset(nodes, len(chosen))
+        local = {v: i + 1 for i, v in enumerate(nodes)}
+        start = [[local[v] for v in routes[k]] for k in chosen]
+        found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), start,
+                           stop, min(stop.now() + parts.part_seconds, deadline), None)
+        tried += 1
+        if found is None:
+            continue
+        new = [[nodes[v - 1] for v in r] for r in found if r]
+        gain = plan_cost([routes[k] for k in chosen], instance.distance) - plan_cost(new, instance.distance)
+        if gain > 0:
+            routes = [r for k, r in enumerate(routes) if k not in set(chosen)] + new
+            total -= gain
+            saved += gain
+            improved += 1
+            report(total / instance.dist_scale)
+    config["decompose"] = {"share": parts.share, "customers": parts.customers, "part_seconds": parts.part_seconds,
+                           "parts_searched": tried, "parts_improved": improved,
+                           "saved": round(saved / instance.dist_scale, 3)}
+    return routes
 
 
 def _run(instance: RoutingInstance, objective: str, soft: bool, strategies: list[str], overrides: dict[str, Any],

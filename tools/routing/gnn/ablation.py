@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ANCHORS_CVRP = ANCHORS  # the six CVRP anchors the issue quotes, as in ``diaodu bench vrp``
 ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
-CONFIGS = ("none", "ils", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
+CONFIGS = ("none", "ils", "decompose", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
 ILS_TEMPERATURE = 2.0  # the ``ils`` config's initial annealing temperature, in mean nearest-neighbour arc costs
 DEFAULT_CONFIGS = ("none", "sparsify", "warm", "shaping", "gnn", "all", "pyvrp")
 
@@ -76,6 +76,11 @@ def run_one(instance: Any, config: str, seconds: float, knobs: dict[str, Any], c
     if config == "ils":  # plain OR-Tools with iterated local search instead of GLS: no GNN at all
         temperature = knobs.get("ils_temperature")
         guidance = Guidance(search={"iterated_local_search": ILS_TEMPERATURE if temperature is None else temperature})
+    elif config == "decompose":  # plain OR-Tools, then the default's decomposition share: no GNN at all
+        from tools.routing.gnn.provider import GnnSettings
+
+        settings = GnnSettings(**{k: v for k, v in knobs.items() if k.startswith("decompose")})
+        guidance = Guidance(search={"decompose": settings.decompose_search(seconds)})
     else:
         provider = provider_for(config, **{**knobs, "clock": clock})
         guidance = provider.prepare(instance, seconds) if provider is not None else None
