@@ -174,6 +174,18 @@ def test_iterated_local_search_matches_plain_search_within_the_cpu_budget() -> N
         solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(search={"iterated_local_search": -1}))
 
 
+def test_iterated_local_search_parameters_carry_the_tuned_ruin() -> None:
+    from tools.routing.ortools_adapter import ILS_SISR, search_parameters
+
+    params = search_parameters("SAVINGS", 1.0, ils_temperature=3.0)
+    (ruin,) = params.iterated_local_search_parameters.ruin_recreate_parameters.ruin_strategies
+    assert (ruin.sisr.max_removed_sequence_size, ruin.sisr.avg_num_removed_visits) == ILS_SISR[:2] == (15, 15)
+    annealing = params.iterated_local_search_parameters.reference_solution_acceptance_strategy.simulated_annealing
+    assert annealing.initial_temperature == 3.0 and not annealing.automatic_temperatures
+    # guided local search parameters carry no ruin at all
+    assert not search_parameters("SAVINGS", 1.0).iterated_local_search_parameters.ruin_recreate_parameters.ruin_strategies
+
+
 # -- the checker (property tests) --------------------------------------------------------------
 
 @st.composite
