@@ -58,7 +58,8 @@ def test_subset_is_a_slice_of_the_instance() -> None:
             inst.subset(bad, 1)
 
 
-def test_parts_improve_a_poor_plan_and_keep_it_feasible() -> None:
+@pytest.mark.parametrize("part_ils", [None, 2.0], ids=["guided-parts", "iterated-parts"])
+def test_parts_improve_a_poor_plan_and_keep_it_feasible(part_ils: float | None) -> None:
     inst = to_routing_instance(x_instance(120, seed=11))
     start = _chunked_by_angle(inst)
     assert len(start) <= inst.num_vehicles
@@ -66,8 +67,9 @@ def test_parts_improve_a_poor_plan_and_keep_it_feasible() -> None:
     stop = MaxRuntime(4.0, "cpu")
     costs: list[float] = []
     config: dict = {}
-    routes = _improve_by_parts(inst, start, DecomposeSettings(share=0.5, customers=40, part_seconds=1.0), {}, stop,
-                               stop.now() + 4.0, costs.append, seed=0, config=config)
+    settings = DecomposeSettings(share=0.5, customers=40, part_seconds=1.0, ils_temperature=part_ils)
+    routes = _improve_by_parts(inst, start, settings, {}, stop, stop.now() + 4.0, costs.append, seed=0,
+                               config=config)
     after = plan_cost(routes, inst.distance)
     assert after < before * 0.97  # the angle-chunked plan leaves plenty to gain
     assert sorted(v for r in routes for v in r) == list(range(1, inst.num_nodes))
@@ -75,6 +77,8 @@ def test_parts_improve_a_poor_plan_and_keep_it_feasible() -> None:
     assert costs == sorted(costs, reverse=True) and costs[-1] == pytest.approx(after / inst.dist_scale)
     assert config["decompose"]["parts_improved"] >= 1
     assert config["decompose"]["parts_searched"] >= config["decompose"]["parts_improved"]
+    assert config["decompose"]["part_search"] == ("guided" if part_ils is None else "iterated")
+    assert len([r for r in routes if r]) <= inst.num_vehicles  # a spare vehicle never overdraws the fleet
 
 
 def test_decompose_override_in_a_solve() -> None:
@@ -91,6 +95,7 @@ def test_decompose_override_in_a_solve() -> None:
     res = solve(tw, MaxRuntime(0.5, "cpu"), objective="lateness", guidance=Guidance(search={"decompose": {}}))
     assert res.feasible and "not used" in res.config["decompose"]
     for bad, message in (({"share": 1.0}, "share must be in"), ({"parts": 3}, "unknown keys"),
-                         (5, "must be an object")):
+                         (5, "must be an object"), ({"ils_temperature": -1}, "ils_temperature must be"),
+                         ({"ils_temperature": "hot"}, "ils_temperature must be")):
         with pytest.raises(DiaoduError, match=message):
             solve(inst, MaxRuntime(0.2, "cpu"), guidance=Guidance(search={"decompose": bad}))

@@ -209,6 +209,8 @@ def test_guidance_on_generated_vrptw_is_feasible():
     guidance = default_provider().prepare(inst, 3.0)
     assert guidance.search["plain_first_fraction"] == 0.5  # with windows, half the budget searches plain first
     assert guidance.search["decompose"]["share"] == 0.5  # and the last half re-optimises parts of the plan
+    assert "ils_temperature" not in guidance.search["decompose"]  # by guided search on short budgets
+    assert default_provider().prepare(inst, 30.0).search["decompose"]["ils_temperature"] == 2.0  # iterated on longer
     res = solve(inst, MaxRuntime(3.0, "cpu"), guidance=guidance)
     assert res.feasible and res.config["decompose"]["parts_searched"] >= 1
     # plain search first, two shaped rounds, then a long true-cost search: still one feasible plan
@@ -289,9 +291,16 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     inst = to_routing_instance(x_instance(40, seed=5))
     assert GnnGuidance().prepare(inst, 60.0).search == {"iterated_local_search": 2.0}  # 40 <= 250 customers
     net = GnnSettings(ils_max_customers=39)  # the network's rounds from 40 customers up
-    # one round per 2.5 s of the half the decomposition leaves
+    # one round per 2.5 s of the third the decomposition leaves
     assert GnnGuidance(net).prepare(inst, 60.0).search == {
-        "penalty_cycles": 12, "penalty_noise": 0.5, "decompose": {"share": 0.5, "customers": 40, "part_seconds": 2.0}}
+        "penalty_cycles": 7, "penalty_noise": 0.5,
+        "decompose": {"share": 0.67, "customers": 40, "part_seconds": 2.0, "ils_temperature": 2.0}}
+    # guided-local-search parts, and the small-CVRP path with a decomposition share of its own
+    assert "ils_temperature" not in GnnGuidance(GnnSettings(ils_max_customers=39, decompose_part_ils=None)).prepare(
+        inst, 60.0).search["decompose"]
+    assert GnnGuidance(GnnSettings(ils_decompose_share=0.25)).prepare(inst, 60.0).search == {
+        "iterated_local_search": 2.0, "decompose": {"share": 0.25, "customers": 40, "part_seconds": 2.0,
+                                                    "ils_temperature": 2.0}}
     assert GnnGuidance(GnnSettings(shaping_max_cycles=4, ils_max_customers=0)).prepare(
         inst, 60.0).search["penalty_cycles"] == 4
     short = GnnGuidance(net).prepare(inst, 4.0).search or {}
@@ -301,12 +310,13 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
     # a final true-cost search takes its share of the budget from the rounds
     kept = GnnGuidance(GnnSettings(final_polish=0.4, shaping_fraction=0.25, ils_max_customers=0)).prepare(
         inst, 60.0).search
-    assert kept["penalty_cycles"] == 7 and kept["final_polish_fraction"] == 0.4
+    assert kept["penalty_cycles"] == 4 and kept["final_polish_fraction"] == 0.4  # 60 s · 0.33 · 0.6 / 2.5 s
     assert kept["penalty_phase_fraction"] == 0.25
     for bad in ({"shaping_max_cycles": -1}, {"shaping_round_s": 0}, {"shaping_noise": 1.5}, {"clock": "gpu"},
                 {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0},
                 {"ils_max_customers": -1}, {"decompose_share": 1.0}, {"decompose_share_tw": -0.1},
-                {"decompose_customers": 1}, {"decompose_part_s": 0}):
+                {"decompose_customers": 1}, {"decompose_part_s": 0}, {"decompose_part_ils": -1.0},
+                {"ils_decompose_share": 1.0}, {"decompose_part_ils_tw_min_s": -1.0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)
 

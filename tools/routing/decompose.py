@@ -25,19 +25,27 @@ class DecomposeSettings:
     share: float = 1 / 3  # of the solve budget, spent after the main search
     customers: int = 60  # each part holds at least this many customers (whole routes)
     part_seconds: float = 3.0  # the longest search of one part
+    # how a part is searched: None, guided local search from its current routes; a number, iterated
+    # local search from scratch at this initial temperature (in the part's mean nearest-neighbour arc
+    # costs; 0: OR-Tools' automatic temperatures), with one spare vehicle where the fleet has one
+    ils_temperature: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.share < 1:
             raise DiaoduError(f"decompose share must be in (0, 1); got {self.share}")
+        if self.ils_temperature is not None and not (isinstance(self.ils_temperature, (int, float))
+                                                     and self.ils_temperature >= 0):
+            raise DiaoduError(f"decompose ils_temperature must be a number >= 0 or null; got {self.ils_temperature!r}")
         if self.customers < 2 or self.part_seconds <= 0:
             raise DiaoduError(f"decompose customers must be >= 2 and part_seconds > 0; got {self.customers} and "
                               f"{self.part_seconds}")
 
     @classmethod
     def from_dict(cls, raw: dict) -> DecomposeSettings:
-        unknown = sorted(set(raw) - {"share", "customers", "part_seconds"})
+        unknown = sorted(set(raw) - {"share", "customers", "part_seconds", "ils_temperature"})
         if unknown:
-            raise DiaoduError(f"decompose: unknown keys {unknown}; allowed: share, customers, part_seconds")
+            raise DiaoduError(f"decompose: unknown keys {unknown}; allowed: share, customers, part_seconds, "
+                              "ils_temperature")
         return cls(**raw)
 
 

@@ -257,8 +257,9 @@ def _improve_by_parts(instance: RoutingInstance, routes: list[list[int]], parts:
                       report: Callable[[float], None], seed: int, config: dict[str, Any]) -> list[list[int]]:
     """Re-optimise a few neighbouring routes at a time as an instance of their own until ``deadline``.
 
-    Each part is searched by guided local search from its current routes, with at most as many
-    vehicles as it had routes, so the whole plan stays feasible; a part's new routes replace the
+    Each part is searched by guided local search from its current routes with as many vehicles as it
+    had routes, or (``parts.ils_temperature`` set) by iterated local search from scratch with one spare
+    vehicle where the fleet has one, so the whole plan stays feasible; a part's new routes replace the
     old ones only when they cost less.
     """
     rng = np.random.default_rng(seed)
@@ -269,11 +270,20 @@ def _improve_by_parts(instance: RoutingInstance, routes: list[list[int]], parts:
     while deadline - stop.now() > 0.25 and routes:
         chosen = sweep_part(instance.coords, routes, parts.customers, rng)
         nodes = [v for k in chosen for v in routes[k]]
-        sub = instance.subset(nodes, len(chosen))
-        local = {v: i + 1 for i, v in enumerate(nodes)}
-        start = [[local[v] for v in routes[k]] for k in chosen]
-        found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), start,
-                           stop, min(stop.now() + parts.part_seconds, deadline), None)
+        part_end = min(stop.now() + parts.part_seconds, deadline)
+        if parts.ils_temperature is None:
+            sub = instance.subset(nodes, len(chosen))
+            local = {v: i + 1 for i, v in enumerate(nodes)}
+            start = [[local[v] for v in routes[k]] for k in chosen]
+            found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), start,
+                               stop, part_end, None)
+        else:
+            # from scratch (OR-Tools cannot warm-start iterated local search): a spare vehicle, where the
+            # fleet has one, keeps a tightly loaded part from failing to find any first plan
+            spare = 1 if len(routes) < instance.num_vehicles else 0
+            sub = instance.subset(nodes, len(chosen) + spare)
+            found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), None,
+                               stop, part_end, None, ils_temperature=parts.ils_temperature * mean_nearest_arc(sub))
         tried += 1
         if found is None:
             continue
@@ -286,6 +296,7 @@ def _improve_by_parts(instance: RoutingInstance, routes: list[list[int]], parts:
             improved += 1
             report(total / instance.dist_scale)
     config["decompose"] = {"share": parts.share, "customers": parts.customers, "part_seconds": parts.part_seconds,
+                           "part_search": "guided" if parts.ils_temperature is None else "iterated",
                            "parts_searched": tried, "parts_improved": improved,
                            "saved": round(saved / instance.dist_scale, 3)}
     return routes

@@ -10,9 +10,10 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
   time windows, after half the budget of plain search);
 - ``params``: per-instance search settings;
 - small CVRP instances (``ils_max_customers``) skip the network and get iterated local search;
-- every other instance spends the last half of its budget (``decompose_share``, ``decompose_share_tw``)
-  re-optimising the network-guided plan a few neighbouring routes at a time (a search override the
-  adapter runs; :mod:`tools.routing.decompose`).
+- every other instance spends the last two thirds (CVRP, ``decompose_share``) or half (time windows,
+  ``decompose_share_tw``) of its budget
+  re-optimising the network-guided plan a few neighbouring routes at a time, each part by iterated
+  local search (a search override the adapter runs; :mod:`tools.routing.decompose`).
 
 Everything it does, the weight load included, is timed into ``prepare_seconds`` so the adapter
 charges it against the solve budget. Inference runs in numpy (:mod:`.infer`): importing torch
@@ -79,13 +80,26 @@ class GnnSettings:
     # neighbouring routes at a time (parts of at least ``decompose_customers`` customers, at most
     # ``decompose_part_s`` seconds each, shorter on short budgets; :mod:`tools.routing.decompose`); 0: off.
     # On seven tuning instances (n 261..377, 60 s) it cut the network path's mean gap from 0.79 % to 0.36 %
-    # to the best of the runs (RESULTS.md, session 9)
-    decompose_share: float = 0.5
+    # to the best of the runs (RESULTS.md, session 9). With iterated-local-search parts (session 11) two
+    # thirds beat half on the same seven: 0.10 % against 0.25 % mean gap to the best of four settings
+    decompose_share: float = 0.67
     decompose_customers: int = 40
     decompose_part_s: float = 2.0
     # the same share for instances with time windows (any size): ahead on all seven tuning VRPTW
     # instances at 30 s (RESULTS.md, session 9)
     decompose_share_tw: float = 0.5
+    # how each part is searched: None, guided local search from its routes; a number, iterated local
+    # search from scratch at this initial temperature (in the part's mean nearest-neighbour arc costs).
+    # At 60 s iterated parts were ahead on 6 of 7 large CVRP tuning instances (mean gap to the better
+    # run 0.01 % against 0.28 %) and on 7 of 8 VRPTW ones (0.00 % against 0.43 %; RESULTS.md, session 11)
+    decompose_part_ils: float | None = 2.0
+    # with time windows only where a part gets at least this long (budgets from 20 s): at 10 s (1 s parts)
+    # guided parts were ahead on the VRPTW tuning instances (0.25 % against 0.38 % mean gap)
+    decompose_part_ils_tw_min_s: float = 2.0
+    # the last share of the budget that the iterated-local-search path (small CVRP) gives to decomposition;
+    # off: at 60 s half was level with none on eight tuning instances of 190..236 customers (0.16 against
+    # 0.17 % mean gap, 5 ahead, 3 behind; RESULTS.md, session 11)
+    ils_decompose_share: float = 0.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -103,21 +117,30 @@ class GnnSettings:
         if self.ils_temperature < 0 or self.ils_max_customers < 0:
             raise DiaoduError(f"GnnSettings: ils_temperature (0: automatic) and ils_max_customers (0: never) must be "
                               f">= 0; got {self.ils_temperature} and {self.ils_max_customers}")
-        shares = (self.decompose_share, self.decompose_share_tw)
+        shares = (self.decompose_share, self.decompose_share_tw, self.ils_decompose_share)
         if not all(0 <= x < 1 for x in shares) or self.decompose_customers < 2 or self.decompose_part_s <= 0:
-            raise DiaoduError(f"GnnSettings: decompose_share and decompose_share_tw must be in [0, 1), "
-                              f"decompose_customers >= 2 and decompose_part_s > 0; got {self.decompose_share}, "
-                              f"{self.decompose_share_tw}, {self.decompose_customers} and {self.decompose_part_s}")
+            raise DiaoduError(f"GnnSettings: decompose_share, decompose_share_tw and ils_decompose_share must be in "
+                              f"[0, 1), decompose_customers >= 2 and decompose_part_s > 0; got {self.decompose_share}, "
+                              f"{self.decompose_share_tw}, {self.ils_decompose_share}, {self.decompose_customers} "
+                              f"and {self.decompose_part_s}")
+        if self.decompose_part_ils is not None and self.decompose_part_ils < 0:
+            raise DiaoduError(f"GnnSettings.decompose_part_ils must be >= 0 or None; got {self.decompose_part_ils}")
+        if self.decompose_part_ils_tw_min_s < 0:
+            raise DiaoduError(f"GnnSettings.decompose_part_ils_tw_min_s must be >= 0; got "
+                              f"{self.decompose_part_ils_tw_min_s}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
             raise DiaoduError(f"GnnSettings: shaping_round_s must be > 0 and shaping_noise in [0, 1]; got "
                               f"{self.shaping_round_s} and {self.shaping_noise}")
 
-    def decompose_search(self, budget_s: float, share: float | None = None) -> dict[str, Any]:
+    def decompose_search(self, budget_s: float, share: float | None = None, windows: bool = False) -> dict[str, Any]:
         """The adapter's ``decompose`` override for a solve of ``budget_s`` seconds (CVRP share by default)."""
         # short budgets get shorter parts (at 10 s, 1 s parts were level with or ahead of 2 s ones)
         part_s = min(self.decompose_part_s, max(budget_s / 10, 0.2))
-        return {"share": self.decompose_share if share is None else share, "customers": self.decompose_customers,
-                "part_seconds": round(part_s, 3)}
+        search: dict[str, Any] = {"share": self.decompose_share if share is None else share,
+                                  "customers": self.decompose_customers, "part_seconds": round(part_s, 3)}
+        if self.decompose_part_ils is not None and (not windows or part_s >= self.decompose_part_ils_tw_min_s):
+            search["ils_temperature"] = self.decompose_part_ils
+        return search
 
 
 def load_model(path: Path = WEIGHTS_PATH):
@@ -191,6 +214,9 @@ class GnnGuidance:
             g = Guidance(source="gnn", search={"iterated_local_search": s.ils_temperature},
                          meta={"parts": ["params"], "search": "iterated_local_search",
                                "why": f"CVRP with {instance.num_customers} <= {s.ils_max_customers} customers"})
+            if s.ils_decompose_share:
+                g.search["decompose"] = s.decompose_search(budget_s, s.ils_decompose_share)
+                g.meta["parts"].append("decompose")
             g.prepare_seconds = clock() - t0
             return g
         arr, prob, mask = self.scores(instance)
@@ -217,7 +243,7 @@ class GnnGuidance:
         plain_first = s.plain_first if arr.ready is None else s.plain_first_tw
         decompose = s.decompose_share if arr.ready is None else s.decompose_share_tw
         if decompose:
-            g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, decompose)}
+            g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, decompose, arr.ready is not None)}
             g.meta["parts"].append("decompose")
         # the rounds fill what the decomposition leaves of the budget
         cycles = s.shaping_cycles or max(1, int(budget_s * (1 - decompose) * (1 - s.final_polish - plain_first)
