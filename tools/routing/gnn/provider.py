@@ -215,7 +215,7 @@ class GnnGuidance:
                          meta={"parts": ["params"], "search": "iterated_local_search",
                                "why": f"CVRP with {instance.num_customers} <= {s.ils_max_customers} customers"})
             if s.ils_decompose_share:
-                g.search["decompose"] = s.decompose_search(budget_s, s.ils_decompose_share)
+                g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, s.ils_decompose_share)}
                 g.meta["parts"].append("decompose")
             g.prepare_seconds = clock() - t0
             return g
