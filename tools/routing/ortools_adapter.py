@@ -271,19 +271,20 @@ def _improve_by_parts(instance: RoutingInstance, routes: list[list[int]], parts:
         chosen = sweep_part(instance.coords, routes, parts.customers, rng)
         nodes = [v for k in chosen for v in routes[k]]
         part_end = min(stop.now() + parts.part_seconds, deadline)
+        start: list[list[int]] | None = None
+        ils: float | None = None
         if parts.ils_temperature is None:
             sub = instance.subset(nodes, len(chosen))
             local = {v: i + 1 for i, v in enumerate(nodes)}
             start = [[local[v] for v in routes[k]] for k in chosen]
-            found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), start,
-                               stop, part_end, None)
         else:
             # from scratch (OR-Tools cannot warm-start iterated local search): a spare vehicle, where the
             # fleet has one, keeps a tightly loaded part from failing to find any first plan
             spare = 1 if len(routes) < instance.num_vehicles else 0
             sub = instance.subset(nodes, len(chosen) + spare)
-            found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), None,
-                               stop, part_end, None, ils_temperature=parts.ils_temperature * mean_nearest_arc(sub))
+            ils = parts.ils_temperature * mean_nearest_arc(sub)
+        found, _, _ = _run(sub, "distance", False, first_strategies(sub, "distance"), overrides, Guidance(), start,
+                           stop, part_end, None, ils_temperature=ils)
         tried += 1
         if found is None:
             continue
