@@ -316,9 +316,30 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
                 {"final_polish": 1.0}, {"shaping_fraction": 0.0}, {"plain_first": 0.6, "final_polish": 0.5}, {"plain_first_tw": 1.0},
                 {"ils_max_customers": -1}, {"decompose_share": 1.0}, {"decompose_share_tw": -0.1},
                 {"decompose_customers": 1}, {"decompose_part_s": 0}, {"decompose_part_ils": -1.0},
-                {"ils_decompose_share": 1.0}, {"decompose_part_ils_tw_min_s": -1.0}):
+                {"ils_decompose_share": 1.0}, {"decompose_part_ils_tw_min_s": -1.0},
+                {"ils_tw_min_route_customers": -1.0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)
+
+
+def test_long_route_time_window_instances_go_to_iterated_local_search():
+    from tools.routing.gnn import available
+    from tools.routing.gnn.generate import to_routing_instance
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings, route_customers
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    wide = to_routing_instance(solomon_like(60, 7, family="R2"))  # capacity 1000: one or two routes' worth
+    tight = to_routing_instance(solomon_like(60, 7, family="R1"))  # capacity 200: about eight
+    assert route_customers(wide) >= 20 > route_customers(tight)
+    for budget in (10.0, 60.0):
+        gated = GnnGuidance().prepare(wide, budget)
+        assert gated.search == {"iterated_local_search": 2.0} and gated.arc_penalty is None
+        assert "customers a route" in gated.meta["why"]
+    # tight capacities, and the switch turned off, keep the network path
+    for inst, settings in ((tight, GnnSettings()), (wide, GnnSettings(ils_tw_min_route_customers=0))):
+        g = GnnGuidance(settings).prepare(inst, 60.0)
+        assert g.arc_penalty is not None and "iterated_local_search" not in (g.search or {})
 
 
 def test_plan_facts_say_which_search_ran(monkeypatch):

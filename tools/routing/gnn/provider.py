@@ -9,7 +9,8 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
 - ``shaping``: a learned arc penalty for rounds of shaped search then true-cost polishing (with
   time windows, after half the budget of plain search);
 - ``params``: per-instance search settings;
-- small CVRP instances (``ils_max_customers``) skip the network and get iterated local search;
+- small CVRP instances (``ils_max_customers``) and VRPTW instances with room for long routes
+  (``ils_tw_min_route_customers``) skip the network and get iterated local search;
 - every other instance spends the last two thirds (CVRP, ``decompose_share``) or half (time windows,
   ``decompose_share_tw``) of its budget
   re-optimising the network-guided plan a few neighbouring routes at a time, each part by iterated
@@ -100,6 +101,12 @@ class GnnSettings:
     # off: at 60 s half was level with none on eight tuning instances of 190..236 customers (0.16 against
     # 0.17 % mean gap, 5 ahead, 3 behind; RESULTS.md, session 11)
     ils_decompose_share: float = 0.0
+    # VRPTW instances whose capacity allows at least this many customers a route (Solomon's type 2: a long
+    # horizon, wide windows, few long routes) go to iterated local search, without the network. On ten
+    # type-2 tuning instances it was ahead of both plain guided local search and the network path: mean
+    # gap to the best of the three 0.15 % against 0.46 % and 0.58 % at 60 s, 0.16 % against 0.97 % and
+    # 1.25 % at 10 s (RESULTS.md, session 12); 0: never
+    ils_tw_min_route_customers: float = 20.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -128,9 +135,23 @@ class GnnSettings:
         if self.decompose_part_ils_tw_min_s < 0:
             raise DiaoduError(f"GnnSettings.decompose_part_ils_tw_min_s must be >= 0; got "
                               f"{self.decompose_part_ils_tw_min_s}")
+        if self.ils_tw_min_route_customers < 0:
+            raise DiaoduError(f"GnnSettings.ils_tw_min_route_customers must be >= 0 (0: never); got "
+                              f"{self.ils_tw_min_route_customers}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
             raise DiaoduError(f"GnnSettings: shaping_round_s must be > 0 and shaping_noise in [0, 1]; got "
                               f"{self.shaping_round_s} and {self.shaping_noise}")
+
+    def ils_instead(self, instance: Any) -> str | None:
+        """Why ``instance`` goes to iterated local search without the network, or ``None`` when it does not."""
+        n = instance.num_customers
+        if not instance.has_time_windows:
+            return f"CVRP with {n} <= {self.ils_max_customers} customers" if n <= self.ils_max_customers else None
+        per_route = route_customers(instance)
+        if self.ils_tw_min_route_customers and per_route >= self.ils_tw_min_route_customers:
+            return (f"time windows with capacity for {per_route:.0f} >= {self.ils_tw_min_route_customers:g} customers "
+                    "a route")
+        return None
 
     def decompose_search(self, budget_s: float, share: float | None = None, windows: bool = False) -> dict[str, Any]:
         """The adapter's ``decompose`` override for a solve of ``budget_s`` seconds (CVRP share by default)."""
@@ -141,6 +162,15 @@ class GnnSettings:
         if self.decompose_part_ils is not None and (not windows or part_s >= self.decompose_part_ils_tw_min_s):
             search["ils_temperature"] = self.decompose_part_ils
         return search
+
+
+def route_customers(instance: Any) -> float:
+    """Customers per route if every route were filled to capacity: ``n / ceil(total demand / capacity)``."""
+    import math
+
+    demand = float(np.asarray(instance.demand, float).sum())
+    routes = max(1, math.ceil(demand / float(instance.capacity))) if instance.capacity > 0 else 1
+    return instance.num_customers / routes
 
 
 def load_model(path: Path = WEIGHTS_PATH):
@@ -208,13 +238,13 @@ class GnnGuidance:
         from tools.routing.gnn import guide  # numpy only: no torch import inside the budget
 
         s = self.settings
-        if not instance.has_time_windows and instance.num_customers <= s.ils_max_customers:
-            # a per-instance choice of search: small CVRP instances go to iterated local search, which
-            # cannot start from a plan, so the network is not consulted at all
+        why = s.ils_instead(instance)
+        if why is not None:
+            # a per-instance choice of search: small CVRP instances and type-2-like VRPTW instances go to
+            # iterated local search, which cannot start from a plan, so the network is not consulted at all
             g = Guidance(source="gnn", search={"iterated_local_search": s.ils_temperature},
-                         meta={"parts": ["params"], "search": "iterated_local_search",
-                               "why": f"CVRP with {instance.num_customers} <= {s.ils_max_customers} customers"})
-            if s.ils_decompose_share:
+                         meta={"parts": ["params"], "search": "iterated_local_search", "why": why})
+            if s.ils_decompose_share and not instance.has_time_windows:
                 g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, s.ils_decompose_share)}
                 g.meta["parts"].append("decompose")
             g.prepare_seconds = clock() - t0
