@@ -322,7 +322,7 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
             GnnSettings(**bad)
 
 
-def test_long_route_time_window_instances_go_to_iterated_local_search():
+def test_long_route_time_window_instances_can_go_to_iterated_local_search():
     from tools.routing.gnn import available
     from tools.routing.gnn.generate import to_routing_instance
     from tools.routing.gnn.provider import GnnGuidance, GnnSettings, route_customers
@@ -332,12 +332,13 @@ def test_long_route_time_window_instances_go_to_iterated_local_search():
     wide = to_routing_instance(solomon_like(60, 7, family="R2"))  # capacity 1000: one or two routes' worth
     tight = to_routing_instance(solomon_like(60, 7, family="R1"))  # capacity 200: about eight
     assert route_customers(wide) >= 20 > route_customers(tight)
+    gate = GnnSettings(ils_tw_min_route_customers=20)
     for budget in (10.0, 60.0):
-        gated = GnnGuidance().prepare(wide, budget)
+        gated = GnnGuidance(gate).prepare(wide, budget)
         assert gated.search == {"iterated_local_search": 2.0} and gated.arc_penalty is None
         assert "customers a route" in gated.meta["why"]
-    # tight capacities, and the switch turned off, keep the network path
-    for inst, settings in ((tight, GnnSettings()), (wide, GnnSettings(ils_tw_min_route_customers=0))):
+    # tight capacities, and the default (the switch off), keep the network path
+    for inst, settings in ((tight, gate), (wide, GnnSettings())):
         g = GnnGuidance(settings).prepare(inst, 60.0)
         assert g.arc_penalty is not None and "iterated_local_search" not in (g.search or {})
 

@@ -9,8 +9,8 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
 - ``shaping``: a learned arc penalty for rounds of shaped search then true-cost polishing (with
   time windows, after half the budget of plain search);
 - ``params``: per-instance search settings;
-- small CVRP instances (``ils_max_customers``) and VRPTW instances with room for long routes
-  (``ils_tw_min_route_customers``) skip the network and get iterated local search;
+- small CVRP instances (``ils_max_customers``), and VRPTW instances with room for long routes where
+  ``ils_tw_min_route_customers`` is set (off by default), skip the network and get iterated local search;
 - every other instance spends the last two thirds (CVRP, ``decompose_share``) or half (time windows,
   ``decompose_share_tw``) of its budget
   re-optimising the network-guided plan a few neighbouring routes at a time, each part by iterated
@@ -102,11 +102,12 @@ class GnnSettings:
     # 0.17 % mean gap, 5 ahead, 3 behind; RESULTS.md, session 11)
     ils_decompose_share: float = 0.0
     # VRPTW instances whose capacity allows at least this many customers a route (Solomon's type 2: a long
-    # horizon, wide windows, few long routes) go to iterated local search, without the network. On ten
-    # type-2 tuning instances it was ahead of both plain guided local search and the network path: mean
-    # gap to the best of the three 0.15 % against 0.46 % and 0.58 % at 60 s, 0.16 % against 0.97 % and
-    # 1.25 % at 10 s (RESULTS.md, session 12); 0: never
-    ils_tw_min_route_customers: float = 20.0
+    # horizon, few long routes) go to iterated local search, without the network; 0: never (the default).
+    # On 24 generated type-2 tuning instances it was ahead of plain search and the network path (ten of them:
+    # mean gap to the best of the three 0.15 % against 0.46 % and 0.58 % at 60 s, 0.16 % against 0.97 % and
+    # 1.25 % at 10 s), but not on the measured set's four type-2 instances (RC201 +0.88 points against plain at
+    # 60 s, R201 2.94 % against the network's 0.59 % at 10 s; RESULTS.md, session 12), so it is off
+    ils_tw_min_route_customers: float = 0.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
