@@ -103,7 +103,7 @@ class GnnSettings:
     ils_decompose_share: float = 0.0
     # VRPTW instances whose capacity allows at least this many customers a route (Solomon's type 2: a long
     # horizon, few long routes) go to iterated local search, without the network; 0: never (the default).
-    # On 24 generated type-2 tuning instances it was ahead of plain search and the network path (ten of them:
+    # On 18 generated type-2 tuning instances it was ahead of plain search and the network path (ten of them:
     # mean gap to the best of the three 0.15 % against 0.46 % and 0.58 % at 60 s, 0.16 % against 0.97 % and
     # 1.25 % at 10 s), but not on the measured set's four type-2 instances (RC201 +0.88 points against plain at
     # 60 s, R201 2.94 % against the network's 0.59 % at 10 s; RESULTS.md, session 12), so it is off
