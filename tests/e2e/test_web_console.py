@@ -129,4 +129,6 @@ def test_plan_map_followup_approve_and_chinese(server_url, page):
     page.click("[data-testid=lang-toggle]")
     assert page.inner_text("h1").endswith("调度员控制台")
     assert page.get_attribute("[data-testid=input]", "placeholder").startswith("规划路线")
-    assert "已下发" in page.inner_text("[data-testid=plan-info]")
+    # the plan card is redrawn from the server after the switch, so wait for it (it lagged once under load)
+    page.wait_for_function("document.querySelector('[data-testid=plan-info]').innerText.includes('已下发')",
+                           timeout=30_000)
