@@ -24,6 +24,7 @@ would cost seconds of a ten-second budget.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,8 @@ class GnnSettings:
     # horizon, few long routes) go to iterated local search, without the network; 0: never (the default).
     # On 18 generated type-2 tuning instances it was ahead of plain search and the network path (ten of them:
     # mean gap to the best of the three 0.15 % against 0.46 % and 0.58 % at 60 s, 0.16 % against 0.97 % and
-    # 1.25 % at 10 s), but not on the measured set's four type-2 instances (RC201 +0.88 points against plain at
-    # 60 s, R201 2.94 % against the network's 0.59 % at 10 s; RESULTS.md, session 12), so it is off
+    # 1.25 % at 10 s), but not on the measured set's four type-2 instances (RC201 0.86 % against plain's 0.10 %
+    # at 60 s by the median of three, R201 2.94 % against the network's 0.59 % at 10 s; RESULTS.md, session 12)
     ils_tw_min_route_customers: float = 0.0
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
@@ -167,8 +168,6 @@ class GnnSettings:
 
 def route_customers(instance: Any) -> float:
     """Customers per route if every route were filled to capacity: ``n / ceil(total demand / capacity)``."""
-    import math
-
     demand = float(np.asarray(instance.demand, float).sum())
     routes = max(1, math.ceil(demand / float(instance.capacity))) if instance.capacity > 0 else 1
     return instance.num_customers / routes
