@@ -46,6 +46,19 @@ def test_solomon_like_windows_are_reachable():
     assert (inst.due[1:] + inst.service[1:] + d[1:, 0] <= inst.due[0] + 1e-6).all()  # and back before closing
 
 
+def test_solomon_like_can_window_every_customer_like_solomons_type_two():
+    drawn = solomon_like(100, 503, family="R2")  # this seed draws a share below one
+    full = solomon_like(100, 503, family="R2", tw_fraction=1.0)
+    horizon = full.due[0]
+    width = (full.due[1:] - full.ready[1:]) / horizon
+    assert full.meta["tw_fraction"] == 1.0 and drawn.meta["tw_fraction"] < 1.0
+    assert width.max() < 0.3 and 0.08 < width.mean() < 0.2  # every customer narrow, like R201's 12 %
+    assert ((drawn.due[1:] - drawn.ready[1:]) / horizon).mean() > 0.3
+    assert np.array_equal(full.coords, drawn.coords) and np.array_equal(full.demand, drawn.demand)
+    with pytest.raises(ValueError, match="tw_fraction"):
+        solomon_like(20, 1, family="R2", tw_fraction=1.5)
+
+
 def _labelled_pair():
     from tools.routing.gnn.label import solve_label
 
@@ -317,7 +330,8 @@ def test_shaping_round_count_follows_the_budget_and_settings_are_validated():
                 {"ils_max_customers": -1}, {"decompose_share": 1.0}, {"decompose_share_tw": -0.1},
                 {"decompose_customers": 1}, {"decompose_part_s": 0}, {"decompose_part_ils": -1.0},
                 {"ils_decompose_share": 1.0}, {"decompose_part_ils_tw_min_s": -1.0},
-                {"ils_tw_min_route_customers": -1.0}):
+                {"ils_tw_min_route_customers": -1.0}, {"plain_tw_min_route_customers": -1.0},
+                {"plain_tw_max_window": 0.0}):
         with pytest.raises(DiaoduError, match=next(iter(bad))):
             GnnSettings(**bad)
 
@@ -337,10 +351,32 @@ def test_long_route_time_window_instances_can_go_to_iterated_local_search():
         gated = GnnGuidance(gate).prepare(wide, budget)
         assert gated.search == {"iterated_local_search": 2.0} and gated.arc_penalty is None
         assert "customers a route" in gated.meta["why"]
-    # tight capacities, and the default (the switch off), keep the network path
+    # tight capacities, and the default (that switch off; these windows are wide), keep the network path
     for inst, settings in ((tight, gate), (wide, GnnSettings())):
         g = GnnGuidance(settings).prepare(inst, 60.0)
         assert g.arc_penalty is not None and "iterated_local_search" not in (g.search or {})
+
+
+def test_long_route_narrow_window_instances_get_plain_search_without_the_network():
+    from tools.routing.gnn import available
+    from tools.routing.gnn.generate import to_routing_instance
+    from tools.routing.gnn.provider import GnnGuidance, GnnSettings, mean_window_share
+
+    if not available():
+        pytest.skip("no shipped weights yet (python -m tools.routing.gnn.train)")
+    narrow = to_routing_instance(solomon_like(60, 7, family="R2", tw_fraction=1.0))
+    wide = to_routing_instance(solomon_like(60, 7, family="R2", tw_fraction=0.25))
+    tight = to_routing_instance(solomon_like(60, 7, family="R1", tw_fraction=1.0))
+    assert mean_window_share(narrow) <= 0.25 < mean_window_share(wide) and mean_window_share(tight) <= 0.25
+    g = GnnGuidance().prepare(narrow, 60.0)
+    assert g.fields_used() == [] and g.meta["search"] == "guided_local_search"  # the adapter's plain search
+    assert "windows" in g.meta["why"] and "customers a route" in g.meta["why"]
+    # wide windows, short routes, or the switch off: the network guides
+    for inst, settings in ((wide, GnnSettings()), (tight, GnnSettings()), (narrow, GnnSettings(plain_tw_min_route_customers=0))):
+        assert GnnGuidance(settings).prepare(inst, 60.0).arc_penalty is not None
+    # the iterated-local-search switch, when set, comes first
+    assert GnnGuidance(GnnSettings(ils_tw_min_route_customers=20)).prepare(narrow, 10.0).search == {
+        "iterated_local_search": 2.0}
 
 
 def test_plan_facts_say_which_search_ran(monkeypatch):
@@ -357,6 +393,7 @@ def test_plan_facts_say_which_search_ran(monkeypatch):
     assert small["facts"]["guidance"] == "gnn" and small["facts"]["search"] == "iterated_local_search"
     plain = plan_routes("demo-small", time_limit_s=0.5, guidance="none", save=False)
     assert plain["facts"]["search"] == "guided_local_search"
+    assert small["facts"]["search_reason"] == "CVRP with 20 <= 250 customers" and "search_reason" not in plain["facts"]
     assert small["feasible"] and plain["feasible"]
     # the provider plans its rounds over the whole budget (it once got a fifth of it, so the plan tool
     # and bench ran far fewer rounds than the measured configuration)

@@ -63,6 +63,9 @@ def plan_routes(dataset: str, num_vehicles: int | None = None, vehicle_capacity:
     facts["guidance"] = guidance_used
     # which search ran: small CVRP instances under ``gnn`` get iterated local search, not the network
     facts["search"] = str(result.config.get("metaheuristic", "GUIDED_LOCAL_SEARCH")).lower()
+    reason = ((result.config.get("guidance") or {}).get("meta") or {}).get("why")
+    if reason:  # why the guidance chose that search instead of the network (one line, for the explanation)
+        facts["search_reason"] = str(reason)
     payload = {
         "format": PLAN_FORMAT, "kind": "route_plan", "dataset": ref.name, "dataset_kind": inst.kind,
         "dataset_source": ref.source, "request": request,

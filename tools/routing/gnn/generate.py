@@ -150,8 +150,13 @@ def x_instance(n: int, seed: int, *, depot: str | None = None, customers: str | 
 # --- Solomon-like VRPTW -------------------------------------------------------------------
 
 
-def solomon_like(n: int, seed: int, *, family: str | None = None, name: str | None = None) -> GenInstance:
-    """A Solomon-style VRPTW instance (R/C/RC, type 1 short horizon or type 2 long horizon)."""
+def solomon_like(n: int, seed: int, *, family: str | None = None, name: str | None = None,
+                 tw_fraction: float | None = None) -> GenInstance:
+    """A Solomon-style VRPTW instance (R/C/RC, type 1 short horizon or type 2 long horizon).
+
+    ``tw_fraction`` fixes the share of customers with a window (default: drawn from 0.25..1.0);
+    Solomon's R201, RC201 and C201 window every customer.
+    """
     rng = np.random.default_rng(seed)
     family = family or SOLOMON_TYPES[int(rng.integers(len(SOLOMON_TYPES)))]
     layout = {"R": "random", "C": "clustered", "RC": "mixed"}[family[:-1]]
@@ -164,7 +169,11 @@ def solomon_like(n: int, seed: int, *, family: str | None = None, name: str | No
     horizon = {"R1": 230.0, "RC1": 240.0, "C1": 1236.0, "R2": 1000.0, "RC2": 960.0, "C2": 3390.0}[family]
     capacity = {"1": 200, "2": 1000 if family[:-1] != "C" else 700}[family[-1]]
     d0 = np.sqrt(((coords - depot_xy) ** 2).sum(1))
-    frac = float(rng.choice([0.25, 0.5, 0.75, 1.0]))
+    frac = float(rng.choice([0.25, 0.5, 0.75, 1.0]))  # drawn even when fixed: the rest of the stream stays put
+    if tw_fraction is not None:
+        if not 0 <= tw_fraction <= 1:
+            raise ValueError(f"tw_fraction must be in [0, 1]; got {tw_fraction}")
+        frac = float(tw_fraction)
     ready = np.zeros(n + 1)
     due = np.full(n + 1, horizon)
     service = np.concatenate([[0.0], np.full(n, service_time)])

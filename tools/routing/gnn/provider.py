@@ -11,6 +11,8 @@ and fills the fields of :class:`tools.routing.guidance.Guidance` that are switch
 - ``params``: per-instance search settings;
 - small CVRP instances (``ils_max_customers``), and VRPTW instances with room for long routes where
   ``ils_tw_min_route_customers`` is set (off by default), skip the network and get iterated local search;
+- VRPTW instances with room for long routes and narrow windows (``plain_tw_min_route_customers``,
+  ``plain_tw_max_window``: Solomon's R201, RC201, C201) skip the network and get plain search;
 - every other instance spends the last two thirds (CVRP, ``decompose_share``) or half (time windows,
   ``decompose_share_tw``) of its budget
   re-optimising the network-guided plan a few neighbouring routes at a time, each part by iterated
@@ -109,6 +111,14 @@ class GnnSettings:
     # 1.25 % at 10 s), but not on the measured set's four type-2 instances (RC201 0.86 % against plain's 0.10 %
     # at 60 s by the median of three, R201 2.94 % against the network's 0.59 % at 10 s; RESULTS.md, session 12)
     ils_tw_min_route_customers: float = 0.0
+    # VRPTW instances with room for long routes (at least ``plain_tw_min_route_customers`` customers a route)
+    # whose windows are narrow (mean width at most ``plain_tw_max_window`` of the horizon, Solomon's R201,
+    # RC201 and C201: 5..13 %) get plain guided local search, without the network; 0: never. On narrow
+    # type-2 tuning instances (every customer windowed) the network path was level with plain search at
+    # 10 s (mean gap to the better run 0.45 % against 0.46 %, 10 instances) and behind it at 30 s (1.03 %
+    # against 0.14 %, 10) and 60 s (0.27 % against 0.15 %, 12; RESULTS.md, session 13)
+    plain_tw_min_route_customers: float = 20.0
+    plain_tw_max_window: float = 0.25
     clock: str = "wall"  # how prepare_seconds is measured: "wall", or "cpu" to match a CPU-clock budget
 
     def __post_init__(self) -> None:
@@ -137,22 +147,36 @@ class GnnSettings:
         if self.decompose_part_ils_tw_min_s < 0:
             raise DiaoduError(f"GnnSettings.decompose_part_ils_tw_min_s must be >= 0; got "
                               f"{self.decompose_part_ils_tw_min_s}")
-        if self.ils_tw_min_route_customers < 0:
-            raise DiaoduError(f"GnnSettings.ils_tw_min_route_customers must be >= 0 (0: never); got "
-                              f"{self.ils_tw_min_route_customers}")
+        if self.ils_tw_min_route_customers < 0 or self.plain_tw_min_route_customers < 0:
+            raise DiaoduError(f"GnnSettings: ils_tw_min_route_customers and plain_tw_min_route_customers must be >= 0 "
+                              f"(0: never); got {self.ils_tw_min_route_customers} and "
+                              f"{self.plain_tw_min_route_customers}")
+        if not 0 < self.plain_tw_max_window <= 1:
+            raise DiaoduError(f"GnnSettings.plain_tw_max_window must be in (0, 1] (a share of the horizon); got "
+                              f"{self.plain_tw_max_window}")
         if self.shaping_round_s <= 0 or not 0 <= self.shaping_noise <= 1:
             raise DiaoduError(f"GnnSettings: shaping_round_s must be > 0 and shaping_noise in [0, 1]; got "
                               f"{self.shaping_round_s} and {self.shaping_noise}")
 
-    def ils_instead(self, instance: Any) -> str | None:
-        """Why ``instance`` goes to iterated local search without the network, or ``None`` when it does not."""
+    def search_instead(self, instance: Any) -> tuple[str, str] | None:
+        """``(search, why)`` when ``instance`` skips the network, ``None`` when the network guides it.
+
+        ``search`` is ``"iterated_local_search"`` or ``"guided_local_search"`` (plain search).
+        """
         n = instance.num_customers
         if not instance.has_time_windows:
-            return f"CVRP with {n} <= {self.ils_max_customers} customers" if n <= self.ils_max_customers else None
+            if n <= self.ils_max_customers:
+                return "iterated_local_search", f"CVRP with {n} <= {self.ils_max_customers} customers"
+            return None
         per_route = route_customers(instance)
+        long_routes = f"time windows with capacity for {per_route:.0f} >= {{:g}} customers a route"
         if self.ils_tw_min_route_customers and per_route >= self.ils_tw_min_route_customers:
-            return (f"time windows with capacity for {per_route:.0f} >= {self.ils_tw_min_route_customers:g} customers "
-                    "a route")
+            return "iterated_local_search", long_routes.format(self.ils_tw_min_route_customers)
+        if self.plain_tw_min_route_customers and per_route >= self.plain_tw_min_route_customers:
+            width = mean_window_share(instance)
+            if width <= self.plain_tw_max_window:
+                return "guided_local_search", (long_routes.format(self.plain_tw_min_route_customers)
+                                               + f" and windows {width:.0%} <= {self.plain_tw_max_window:.0%} of the horizon")
         return None
 
     def decompose_search(self, budget_s: float, share: float | None = None, windows: bool = False) -> dict[str, Any]:
@@ -171,6 +195,16 @@ def route_customers(instance: Any) -> float:
     demand = float(np.asarray(instance.demand, float).sum())
     routes = max(1, math.ceil(demand / float(instance.capacity))) if instance.capacity > 0 else 1
     return instance.num_customers / routes
+
+
+def mean_window_share(instance: Any) -> float:
+    """The customers' mean time-window width as a share of the depot's horizon (1.0 without windows)."""
+    ready = getattr(instance, "ready", None)
+    if ready is None:
+        return 1.0
+    due = np.asarray(instance.due, float)
+    horizon = float(due[0] - float(ready[0])) or 1.0
+    return float(np.mean((due[1:] - np.asarray(ready, float)[1:]) / horizon))
 
 
 def load_model(path: Path = WEIGHTS_PATH):
@@ -238,13 +272,16 @@ class GnnGuidance:
         from tools.routing.gnn import guide  # numpy only: no torch import inside the budget
 
         s = self.settings
-        why = s.ils_instead(instance)
-        if why is not None:
-            # a per-instance choice of search: small CVRP instances and type-2-like VRPTW instances go to
-            # iterated local search, which cannot start from a plan, so the network is not consulted at all
-            g = Guidance(source="gnn", search={"iterated_local_search": s.ils_temperature},
-                         meta={"parts": ["params"], "search": "iterated_local_search", "why": why})
-            if s.ils_decompose_share and not instance.has_time_windows:
+        instead = s.search_instead(instance)
+        if instead is not None:
+            # a per-instance choice of search, without consulting the network: small CVRP instances go to
+            # iterated local search (which cannot start from a plan), long-route narrow-window VRPTW
+            # instances to plain guided local search (the adapter's default: no guidance fields at all)
+            search, why = instead
+            g = Guidance(source="gnn", meta={"parts": ["params"], "search": search, "why": why})
+            if search == "iterated_local_search":
+                g.search = {"iterated_local_search": s.ils_temperature}
+            if g.search and s.ils_decompose_share and not instance.has_time_windows:
                 g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, s.ils_decompose_share)}
                 g.meta["parts"].append("decompose")
             g.prepare_seconds = clock() - t0
