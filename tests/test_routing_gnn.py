@@ -415,3 +415,15 @@ def test_ablation_rejects_bad_knobs_with_a_message():
     for knobs, says in (("{bad", "JSON object"), ('{"nope": 1}', "nope"), ('{"ils_max_customers": -1}', "ils_max_customers")):
         with pytest.raises(SystemExit, match=says):
             main(["--seconds", "1", "--groups", "fresh", "--fresh", "1", "--configs", "gnn", "--knobs", knobs])
+    with pytest.raises(SystemExit, match="'type3'.*narrow-type2"):
+        main(["--seconds", "1", "--groups", "fresh,type3", "--configs", "none"])
+
+
+def test_ablation_narrow_type_two_group_is_what_the_plain_search_rule_picks():
+    from tools.routing.gnn.ablation import instances
+    from tools.routing.gnn.provider import GnnSettings, mean_window_share, route_customers
+
+    tuning = instances(["narrow-type2"], 0, 0)
+    assert len(tuning) == 12 and {g for g, _ in tuning} == {"narrow-type2"}
+    assert all(route_customers(i) >= 20 and mean_window_share(i) <= 0.25 for _, i in tuning)
+    assert {GnnSettings().search_instead(i)[0] for _, i in tuning} == {"guided_local_search"}

@@ -6,8 +6,9 @@ and shaping), every field at once (``all``) and PyVRP as a reference, all at the
 how busy the shared machine is; ``--clock wall`` for wall time). GNN preparation (weight load, scoring, building
 the guidance) is charged inside that budget: the adapter gets ``budget - prepare_seconds``.
 
-Instances: the shared benchmark anchors (six CVRP, six Solomon VRPTW) and ``--fresh N``
-freshly generated instances from a seed stream disjoint from training. Gaps are against the
+Instances: the shared benchmark anchors (six CVRP, six Solomon VRPTW), ``--fresh N``
+freshly generated instances from a seed stream disjoint from training, and ``narrow-type2`` (twelve
+generated Solomon-type-2 tuning instances with every customer windowed). Gaps are against the
 best-known value where published, else against the best cost any method found in this run.
 Prints one JSON document (rows and a summary table); ``--out`` also writes it to a file.
 """
@@ -34,6 +35,11 @@ ANCHORS_VRPTW = ("C101", "C201", "R101", "R201", "RC101", "RC201")
 CONFIGS = ("none", "ils", "decompose", "sparsify", "warm", "shaping", "params", "gnn", "all", "pyvrp")
 ILS_TEMPERATURE = 2.0  # the ``ils`` config's initial annealing temperature, in mean nearest-neighbour arc costs
 DEFAULT_CONFIGS = ("none", "sparsify", "warm", "shaping", "gnn", "all", "pyvrp")
+# session 13's tuning instances for long-route narrow-window VRPTW: Solomon type 2 with every customer
+# windowed (``solomon_like(100, seed, family, tw_fraction=1.0)``), never in a measured set
+NARROW_TYPE2 = tuple((fam, seed) for fam, seeds in (("R2", range(601, 606)), ("RC2", range(601, 606)),
+                                                    ("C2", range(601, 603))) for seed in seeds)
+GROUPS = ("cvrp", "vrptw", "fresh", "narrow-type2")
 
 
 def provider_for(config: str, weights: Path | None = None, **knobs: Any):
@@ -108,6 +114,12 @@ def instances(groups: list[str], fresh: int, fresh_seed: int) -> list[tuple[str,
         log.warning("benchmark folder absent: anchors skipped")
     if "fresh" in groups and fresh > 0:
         out += [("fresh", inst) for inst in fresh_instances(fresh, fresh_seed)]
+    if "narrow-type2" in groups:
+        from tools.routing.gnn.generate import solomon_like, to_routing_instance
+
+        out += [("narrow-type2", to_routing_instance(solomon_like(100, seed, family=fam, name=f"narrow-{fam}-{seed}",
+                                                                  tw_fraction=1.0)))
+                for fam, seed in NARROW_TYPE2]
     return out
 
 
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="budget clock: this process's CPU time (steady on a shared machine) or wall time")
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"any of {', '.join(CONFIGS)}")
-    p.add_argument("--groups", default="cvrp,vrptw,fresh", help="any of cvrp, vrptw, fresh")
+    p.add_argument("--groups", default="cvrp,vrptw,fresh", help=f"any of {', '.join(GROUPS)}")
     p.add_argument("--fresh", type=int, default=20, help="freshly generated instances (never used in training)")
     p.add_argument("--fresh-seed", type=int, default=2026)
     p.add_argument("--only", default="", help="comma-separated instance names to keep")
@@ -249,7 +261,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--knobs: {exc.message}") from None
     if args.weights:
         knobs["weights"] = args.weights
-    insts = instances([g.strip() for g in args.groups.split(",")], args.fresh, args.fresh_seed)
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()]
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown or not groups:
+        raise SystemExit(f"--groups: unknown {', '.join(map(repr, unknown)) or 'empty list'}; choose from "
+                         f"{', '.join(GROUPS)}")
+    insts = instances(groups, args.fresh, args.fresh_seed)
     if args.only:
         keep = {s.strip() for s in args.only.split(",")}
         insts = [(g, i) for g, i in insts if i.name in keep]
