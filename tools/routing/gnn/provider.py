@@ -169,14 +169,17 @@ class GnnSettings:
                 return "iterated_local_search", f"CVRP with {n} <= {self.ils_max_customers} customers"
             return None
         per_route = route_customers(instance)
-        long_routes = f"time windows with capacity for {per_route:.0f} >= {{:g}} customers a route"
+
+        def long_routes(threshold: float) -> str:
+            return f"time windows with capacity for {per_route:.0f} >= {threshold:g} customers a route"
+
         if self.ils_tw_min_route_customers and per_route >= self.ils_tw_min_route_customers:
-            return "iterated_local_search", long_routes.format(self.ils_tw_min_route_customers)
+            return "iterated_local_search", long_routes(self.ils_tw_min_route_customers)
         if self.plain_tw_min_route_customers and per_route >= self.plain_tw_min_route_customers:
             width = mean_window_share(instance)
             if width <= self.plain_tw_max_window:
-                return "guided_local_search", (long_routes.format(self.plain_tw_min_route_customers)
-                                               + f" and windows {width:.0%} <= {self.plain_tw_max_window:.0%} of the horizon")
+                return "guided_local_search", (f"{long_routes(self.plain_tw_min_route_customers)} and windows "
+                                               f"{width:.0%} <= {self.plain_tw_max_window:.0%} of the horizon")
         return None
 
     def decompose_search(self, budget_s: float, share: float | None = None, windows: bool = False) -> dict[str, Any]:
@@ -199,12 +202,10 @@ def route_customers(instance: Any) -> float:
 
 def mean_window_share(instance: Any) -> float:
     """The customers' mean time-window width as a share of the depot's horizon (1.0 without windows)."""
-    ready = getattr(instance, "ready", None)
-    if ready is None:
+    if not instance.has_time_windows:
         return 1.0
-    due = np.asarray(instance.due, float)
-    horizon = float(due[0] - float(ready[0])) or 1.0
-    return float(np.mean((due[1:] - np.asarray(ready, float)[1:]) / horizon))
+    width = np.asarray(instance.due, float)[1:] - np.asarray(instance.ready, float)[1:]
+    return float(width.mean()) / max(instance.horizon, 1)
 
 
 def load_model(path: Path = WEIGHTS_PATH):
@@ -282,7 +283,7 @@ class GnnGuidance:
             if search == "iterated_local_search":
                 g.search = {"iterated_local_search": s.ils_temperature}
             if g.search and s.ils_decompose_share and not instance.has_time_windows:
-                g.search = {**(g.search or {}), "decompose": s.decompose_search(budget_s, s.ils_decompose_share)}
+                g.search = {**g.search, "decompose": s.decompose_search(budget_s, s.ils_decompose_share)}
                 g.meta["parts"].append("decompose")
             g.prepare_seconds = clock() - t0
             return g
