@@ -23,6 +23,16 @@ from tools.contract import EVENTS, INCIDENT_TYPES, QUESTIONS, validate_call
 
 log = logging.getLogger(__name__)
 
+# Generator breadth: 1 is the generator every shipped data seed was drawn with; 2 (session 14) adds the
+# phrasings in the ``*_MORE`` lists below. Extra options change the random stream, so they are only
+# offered at breadth 2 and the breadth-1 seeds still reproduce the shipped data hashes.
+_BREADTH = 1
+
+
+def _wide(base: list[Any], extra: list[Any]) -> list[Any]:
+    """``base``, plus ``extra`` when generating at breadth 2."""
+    return base + extra if _BREADTH > 1 else base
+
 # ----------------------------------------------------------------------------- numbers
 
 _EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
@@ -61,9 +71,30 @@ def zh_words(n: int, measure: bool = False) -> str:
     return head + (_ZH_DIG[1] + zh_words(r) if r < 20 else zh_words(r))
 
 
+_EN_ORDINAL = {1: "first", 2: "second", 3: "third", 5: "fifth", 8: "eighth", 9: "ninth", 12: "twelfth"}
+
+
+def en_ordinal(n: int) -> str:
+    """7 -> 'seventh', 21 -> 'twenty-first', 40 -> 'fortieth' (1..99)."""
+    if n in _EN_ORDINAL:
+        return _EN_ORDINAL[n]
+    if n < 20:
+        return en_words(n) + "th"
+    t, o = divmod(n, 10)
+    if o == 0:
+        return _EN_TENS[t][:-1] + "ieth"
+    return _EN_TENS[t] + "-" + en_ordinal(o)
+
+
+# counts dispatchers say without a digit (breadth 2)
+_EN_COUNT_WORDS = {12: ["a dozen"], 6: ["half a dozen"], 2: ["a couple of", "a pair of"], 24: ["two dozen"]}
+
+
 def num(rng: random.Random, n: int, lang: str, measure: bool = False, words_p: float = 0.25) -> str:
     """A number as digits or (sometimes, for small ones) as words."""
     if n <= 99 and rng.random() < words_p:
+        if lang == "en" and _BREADTH > 1 and n in _EN_COUNT_WORDS and rng.random() < 0.5:
+            return rng.choice(_EN_COUNT_WORDS[n])
         return en_words(n) if lang == "en" else zh_words(n, measure)
     return str(n)
 
@@ -252,12 +283,19 @@ def seconds_phrase(rng: random.Random, lang: str) -> tuple[str, int]:
                  ("half a minute", 30), ("a minute and a half", 90), ("1.5 minutes", 90), ("two mins", 120),
                  ("ten seconds", 10), ("thirty seconds", 30), ("twenty seconds", 20), ("forty-five seconds", 45),
                  ("1 minute", 60), ("2 mins", 120), ("5 mins", 300), ("an hour", 3600) if rng.random() < 0.1 else ("1 min", 60)]
+        opts += _wide([], [(f"{en_words(s)} seconds", s) for s in (15, 40, 50, 60, 75, 90, 100, 120)]
+                      + [(f"{en_words(m)} minutes", m * 60) for m in (4, 6, 8, 10, 15)]
+                      + [("a couple of minutes", 120),
+                         ("three and a half minutes", 210), ("2.5 minutes", 150), ("a quarter of a minute", 15)])
     else:
         opts = [(f"{s}秒", s) for s in (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300)]
         opts += [(f"{s}秒钟", s) for s in (10, 30, 60)] + [(f"{zh_words(s)}秒", s) for s in (10, 20, 30, 45, 90)]
         opts += [(f"{m}分钟", m * 60) for m in (1, 2, 3, 5, 10)] + [(f"{zh_words(m, True)}分钟", m * 60) for m in (1, 2, 3, 5)]
         opts += [("半分钟", 30), ("一分半", 90), ("一分半钟", 90), ("两分钟", 120), ("一分钟", 60), ("五分钟", 300),
                  ("2分钟", 120), ("十秒", 10)]
+        opts += _wide([], [(f"{zh_words(s)}秒钟", s) for s in (15, 40, 50, 60, 100, 120)]
+                      + [(f"{zh_words(m, True)}分钟", m * 60) for m in (4, 6, 8, 10, 15)]
+                      + [("两分半", 150), ("两分半钟", 150), ("三分钟左右", 180), ("一分钟整", 60)])
     return rng.choice(opts)
 
 
@@ -368,6 +406,27 @@ GUIDE_EN = {"none": ["without GNN", "no GNN guidance", "plain OR-Tools", "turn o
                     "keep the neural guidance on", "guided by the GNN"]}
 GUIDE_ZH = {"none": ["不用GNN", "关掉GNN引导", "纯OR-Tools", "不要神经网络引导", "不开引导", "GNN关掉", "只用OR-Tools"],
             "gnn": ["用GNN引导", "开启GNN", "用图神经网络引导", "GNN打开", "要GNN引导"]}
+
+OBJ_EN_MORE = {
+    "distance": ["minimise mileage", "least kilometres driven", "shortest overall kilometres", "as little driving as possible",
+                 "cut the distance", "keep the miles down", "lowest total km", "fewest miles"],
+    "lateness": ["no late arrivals", "punctuality is what matters", "deliveries must be on time", "keep customers from waiting",
+                 "don't miss any time window", "lateness matters most", "on time above all"],
+    "vehicles": ["fewest trucks on the road", "send out as few vans as we can", "minimum fleet", "use the fewest vehicles",
+                 "keep the number of trucks down", "as few rigs as possible"],
+    "balance": ["keep every driver equally busy", "balance the routes", "even workloads", "spread the stops evenly",
+                "similar route lengths for everyone"],
+}
+OBJ_ZH_MORE = {
+    "distance": ["跑的公里数越少越好", "尽量少绕路", "省点油，路程最短", "公里数最少"],
+    "lateness": ["不要晚到", "一单都别迟到", "准点最重要", "按时间窗送到", "客户别等"],
+    "vehicles": ["出车越少越好", "车数压到最少", "派最少的车"],
+    "balance": ["各车活儿均匀", "每辆车差不多忙", "路线长短平均", "工作量平均分"],
+}
+GUIDE_EN_MORE = {"none": ["switch the GNN off", "GNN disabled", "no neural network", "don't use the GNN", "without guidance",
+                          "baseline OR-Tools, no GNN"],
+                 "gnn": ["GNN guidance on", "switch the GNN on", "use the neural guidance", "with the GNN"]}
+GUIDE_ZH_MORE = {"none": ["关闭GNN", "别用GNN", "GNN别开"], "gnn": ["带GNN引导", "启用GNN"]}
 
 METHOD_EN = {"rl": ["the RL policy", "reinforcement learning", "the trained policy", "RL", "the learned policy", "rl"],
              "cp_sat": ["CP-SAT", "cp-sat", "the CP-SAT solver", "constraint programming", "the exact solver", "OR-Tools CP-SAT",
@@ -485,21 +544,30 @@ def _veh_count(rng: random.Random, lang: str, n: int) -> str:
 def _capacity(rng: random.Random, lang: str, c: int) -> str:
     if lang == "en":
         sg = rng.choice(VEH_EN_SG)
-        return rng.choice([f"capacity {c}", f"each {sg} holds {c}", f"{c} units per {sg}", f"max load {c}",
-                           f"with a capacity of {c}", f"vehicle capacity {c}", f"cap {c}", f"{sg} capacity {c}",
-                           f"load limit {c}", f"they carry {c} each"])
-    return rng.choice([f"载重{c}", f"每辆车容量{c}", f"容量设为{c}", f"每车最多装{c}", f"车容量{c}", f"单车载量{c}",
-                       f"容量按{c}算"])
+        return rng.choice(_wide([f"capacity {c}", f"each {sg} holds {c}", f"{c} units per {sg}", f"max load {c}",
+                                 f"with a capacity of {c}", f"vehicle capacity {c}", f"cap {c}", f"{sg} capacity {c}",
+                                 f"load limit {c}", f"they carry {c} each"],
+                                [f"each {sg} carries {c} max", f"{sg}s hold {c} units",
+                                 f"payload {c}", f"{c} per {sg}", f"every {sg} takes up to {c}", f"{c} capacity",
+                                 f"{sg}s can load {c}", f"loads of at most {c}"]))
+    return rng.choice(_wide([f"载重{c}", f"每辆车容量{c}", f"容量设为{c}", f"每车最多装{c}", f"车容量{c}", f"单车载量{c}",
+                             f"容量按{c}算"],
+                            [f"每台车最多装{c}", f"车的载重是{c}", f"每辆车能装{c}", f"单车上限{c}", f"一车装{c}",
+                             f"车载量{c}", f"每车限载{c}"]))
 
 
 def _budget(rng: random.Random, lang: str) -> tuple[str, int]:
     p, s = seconds_phrase(rng, lang)
     if lang == "en":
-        return rng.choice([f"{p} limit", f"in under {p}", f"time limit {p}", f"give the solver {p}", f"spend at most {p}",
-                           f"a {p} budget", f"keep it under {p}", f"within {p}", f"{p} max", f"budget {p}",
-                           f"no more than {p}", f"solver time {p}", f"take {p}"]), s
-    return rng.choice([f"限时{p}", f"{p}之内算完", f"求解时间{p}", f"最多算{p}", f"给{p}", f"{p}内出结果",
-                       f"时间限制{p}", f"算{p}就行", f"别超过{p}"]), s
+        return rng.choice(_wide([f"{p} limit", f"in under {p}", f"time limit {p}", f"give the solver {p}",
+                                 f"spend at most {p}", f"a {p} budget", f"keep it under {p}", f"within {p}", f"{p} max",
+                                 f"budget {p}", f"no more than {p}", f"solver time {p}", f"take {p}"],
+                                [f"cap it at {p}", f"let it run for {p}",
+                                 f"I can wait {p}", f"{p} cap", f"allow {p}", f"a {p} cap", f"run it for {p}",
+                                 f"don't run longer than {p}"])), s
+    return rng.choice(_wide([f"限时{p}", f"{p}之内算完", f"求解时间{p}", f"最多算{p}", f"给{p}", f"{p}内出结果",
+                             f"时间限制{p}", f"算{p}就行", f"别超过{p}"],
+                            [f"跑{p}", f"算{p}停", f"最多等{p}", f"求解器给{p}", f"时间上限{p}", f"{p}封顶"])), s
 
 
 @_aligned
@@ -514,7 +582,9 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
         args["num_vehicles"] = n
         mods.append(_veh_count(rng, lang, n))
     if rng.random() < p - 0.15:
-        c = rng.choice([rng.randint(5, 60) * 10, rng.randint(20, 999)])
+        c = rng.choice([rng.randint(5, 60) * 10, rng.randint(20, 999)] if _BREADTH == 1 else
+                       [rng.randint(5, 60) * 10, rng.randint(20, 999), rng.randint(10, 99) * 100, rng.randint(1000, 9999),
+                        rng.randint(2, 30) * 250])
         args["vehicle_capacity"] = c
         mods.append(_capacity(rng, lang, c))
     if rng.random() < p:
@@ -524,11 +594,12 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
     if rng.random() < p:
         o = rng.choice(list(OBJ_EN))
         args["objective"] = o
-        mods.append(rng.choice((OBJ_EN if lang == "en" else OBJ_ZH)[o]))
+        mods.append(rng.choice(_wide((OBJ_EN if lang == "en" else OBJ_ZH)[o], (OBJ_EN_MORE if lang == "en" else OBJ_ZH_MORE)[o])))
     if rng.random() < p - 0.15:
         g = rng.choice(["none", "none", "gnn"])
         args["guidance"] = g
-        mods.append(rng.choice((GUIDE_EN if lang == "en" else GUIDE_ZH)[g]))
+        mods.append(rng.choice(_wide((GUIDE_EN if lang == "en" else GUIDE_ZH)[g],
+                                     (GUIDE_EN_MORE if lang == "en" else GUIDE_ZH_MORE)[g])))
     rng.shuffle(mods)
     if ref:
         if lang == "en":
@@ -551,7 +622,9 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
                                       f"那就用{join(rng, bare, lang)}重新排", f"同样的数据，{join(rng, mods, lang)}再跑一遍",
                                       f"{join(rng, mods, lang)}，{core}对比下"]), lang), args
     if lang == "en":
-        dsp = rng.choice([ds, ds, ds, f"dataset {ds}", f"the {ds} instance", f"{ds} data", f"'{ds}'", f"the {ds} orders"])
+        dsp = rng.choice(_wide([ds, ds, ds, f"dataset {ds}", f"the {ds} instance", f"{ds} data", f"'{ds}'", f"the {ds} orders"],
+                               [f"the {ds} set", f"the {ds} file", f"{ds} orders", f"the {ds} customers", f"the {ds} batch",
+                                f"\"{ds}\""]))
         core = rng.choice([
             f"plan routes for {dsp}", f"route {dsp}", f"plan the deliveries in {dsp}", f"make a routing plan for {dsp}",
             f"solve {dsp}", f"optimize the routes for {dsp}", f"optimise {dsp}", f"build routes for {dsp}",
@@ -560,14 +633,22 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
             f"create a delivery plan for {dsp}", f"find good routes for {dsp}", f"vehicle routing on {dsp}",
             f"load {dsp} and plan the routes", f"get me a route plan for {dsp}", f"routes for {dsp}",
             f"assign the {rng.choice(VEH_EN_PL)} for {dsp}", f"what's the best routing for {dsp}",
-            f"let's plan {dsp}", f"compute routes on {dsp}", f"send the fleet out on {dsp}"])
+            f"let's plan {dsp}", f"compute routes on {dsp}", f"send the fleet out on {dsp}"]
+            + _wide([], [f"how should we route {dsp}", f"get {dsp} delivered", f"{ds}, go",
+                         f"work out the runs for {dsp}", f"which truck goes where for {dsp}", f"do the routing for {dsp}",
+                         f"we need {dsp} routed", f"map out the routes for {dsp}", f"cover the {ds} drops",
+                         f"plan today's deliveries in {dsp}", f"give me a dispatch plan for {dsp}", f"{ds} needs routes",
+                         f"organise the delivery run for {dsp}"]))
     else:
         dsp = rng.choice([ds, ds, f"数据集{ds}", f"{ds}这个数据", f"{ds}的订单", f"“{ds}”"])
         core = rng.choice([
             f"规划{dsp}的路线", f"帮我排一下{dsp}的配送路线", f"给{dsp}做个路径规划", f"{ds}排线", f"求解{dsp}",
             f"把{dsp}派一下车", f"优化{dsp}的路线", f"{dsp}出个配送方案", f"跑一下{dsp}的车辆路径", f"安排{dsp}的送货路线",
             f"{ds}规划路线", f"对{dsp}做路径优化", f"做一下{dsp}的排线", f"{dsp}怎么送最好", f"给{dsp}排个车",
-            f"算一下{dsp}的路线", f"{ds}，规划配送", f"用{dsp}做个调度方案", f"出一版{dsp}的线路"])
+            f"算一下{dsp}的路线", f"{ds}，规划配送", f"用{dsp}做个调度方案", f"出一版{dsp}的线路"]
+            + _wide([], [f"{dsp}那批货安排下路线", f"{dsp}怎么派车", f"{dsp}的配送帮忙排一下", f"{dsp}开始排线",
+                         f"把{dsp}的货送出去", f"{dsp}需要排车", f"{ds}这批单子排个路线", f"{dsp}走一下路径规划",
+                         f"帮{dsp}安排车辆", f"{dsp}的送货计划"]))
     if not mods:
         return style(rng, core, lang), args
     if rng.random() < 0.7:
@@ -581,8 +662,10 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
 def _vehicle_ref(rng: random.Random, lang: str, v: int) -> str:
     if lang == "en":
         sg = rng.choice(VEH_EN_SG)
-        return rng.choice([f"{sg} {v}", f"{sg} #{v}", f"{sg} {num(rng, v, 'en', words_p=0.4)}", f"#{v}", f"{sg} no. {v}",
-                           f"{sg}{v}" if rng.random() < 0.3 else f"{sg} {v}", f"the {sg} number {v}"])
+        return rng.choice(_wide([f"{sg} {v}", f"{sg} #{v}", f"{sg} {num(rng, v, 'en', words_p=0.4)}", f"#{v}", f"{sg} no. {v}",
+                                 f"{sg}{v}" if rng.random() < 0.3 else f"{sg} {v}", f"the {sg} number {v}"],
+                                [f"the {en_ordinal(v)} {sg}", f"our {en_ordinal(v)} {sg}", f"{sg.capitalize()} {v}",
+                                 f"{sg} number {v}"]))
     return rng.choice([f"{v}号车", f"{zh_words(v)}号车", f"第{v}辆车", f"第{zh_words(v, True)}辆车", f"{v}号{rng.choice(VEH_ZH)}",
                        f"车{v}", f"{v}号"])
 
@@ -616,10 +699,21 @@ def req_replan(rng: random.Random, lang: str) -> tuple[str, dict]:
             text = rng.choice([f"{vr} broke down", f"{vr} has broken down", f"{vr} is out of service", f"{vr} has a flat tyre",
                                f"breakdown on {vr}", f"{vr}'s engine died", f"we lost {vr}, mechanical failure",
                                f"{vr} won't start", f"{vr} is dead on the roadside", f"{vr} crashed and can't continue",
-                               f"take {vr} off the road, it broke", f"{vr} is down", f"replan: {vr} broke down"])
+                               f"take {vr} off the road, it broke", f"{vr} is down", f"replan: {vr} broke down"]
+                              + _wide([], [f"{vr} died", f"{vr} is off the road",
+                                           f"{vr} has engine trouble", f"{vr} stalled and won't restart", f"{vr} is unavailable",
+                                           f"{vr} can't drive any more", f"{vr} got towed", f"{vr} is in the workshop",
+                                           f"{vr} is broken", f"{vr}'s gearbox failed", f"{vr} has a dead battery",
+                                           f"{vr} is stranded", f"{vr} won't move", f"{vr} is out for the rest of the day",
+                                           f"{vr} quit on us", f"{vr} is kaput", f"we've lost {vr}", f"no {vr} today, it's broken",
+                                           f"{vr} overheated and stopped", f"{vr} can't continue its route"]))
         else:
             text = rng.choice([f"{vr}抛锚了", f"{vr}坏了", f"{vr}出故障了", f"{vr}爆胎了", f"{vr}开不了了", f"{vr}趴窝了",
-                               f"{vr}发动机坏了", f"{vr}没法跑了，重新排一下", f"{vr}故障停运"])
+                               f"{vr}发动机坏了", f"{vr}没法跑了，重新排一下", f"{vr}故障停运"]
+                              + _wide([], [f"{vr}熄火了", f"{vr}动不了了", f"{vr}送修了",
+                                           f"{vr}罢工了", f"{vr}坏在半路上", f"{vr}电瓶没电了", f"{vr}变速箱坏了",
+                                           f"{vr}被拖走了", f"{vr}停用了", f"{vr}出问题了，跑不了", f"{vr}趴在路边了",
+                                           f"{vr}今天用不了", f"{vr}水箱开锅了", f"{vr}半路坏了"]))
         if rng.random() < 0.3:
             cp, hhmm = clock_phrase(rng, lang)
             args["at"] = hhmm
@@ -634,19 +728,36 @@ def req_replan(rng: random.Random, lang: str) -> tuple[str, dict]:
                 text = rng.choice([f"add {w} {op}", f"new {w} {op} came in", f"customers {op} just called in" if many else
                                    f"customer {op} just called in", f"insert {w} {op}", f"we got new {w}: {op}",
                                    f"please fit in {w} {op}", f"{w} {op} are new" if many else f"order {op} is new",
-                                   f"urgent: add {op} to the plan", f"squeeze in {w} {op}", f"extra {w} {op} to deliver"])
+                                   f"urgent: add {op} to the plan", f"squeeze in {w} {op}", f"extra {w} {op} to deliver"]
+                                  + _wide([], [f"rush {w} {op}", f"slot in {w} {op}", f"one more drop: {op}",
+                                               f"add {op} to today's run", f"{w} {op} just came in", f"last-minute {w} {op}",
+                                               f"fit {w} {op} in", f"we have to deliver {w} {op} too", f"tack on {w} {op}",
+                                               f"put {w} {op} on the plan", f"{w} {op} need delivering today"]))
             else:
                 text = rng.choice([f"新增订单{op}", f"加上{op}号订单", f"来了新单{op}", f"插入订单{op}", f"客户{op}刚下单",
-                                   f"把订单{op}加进去", f"又来了{op}这几单" if many else f"又来了一单{op}", f"追加订单{op}"])
+                                   f"把订单{op}加进去", f"又来了{op}这几单" if many else f"又来了一单{op}", f"追加订单{op}"]
+                                  + _wide([], [f"加单{op}", f"补单{op}", f"临时加{op}号订单", f"{op}号刚下单，加进去",
+                                               f"插单{op}", f"{op}号也要送", f"再加上{op}号", f"{op}号是新来的单",
+                                               f"客户{op}追加了订货", f"把{op}号排进去"]))
         else:
             if lang == "en":
                 w = "orders" if many else "order"
                 text = rng.choice([f"cancel {w} {op}", f"{w} {op} cancelled", f"customer {op} cancelled" if not many else
                                    f"customers {op} cancelled", f"drop {w} {op}", f"remove {w} {op} from the plan",
-                                   f"{w} {op} no longer needed", f"scrap {w} {op}", f"{op} got cancelled"])
+                                   f"{w} {op} no longer needed", f"scrap {w} {op}", f"{op} got cancelled"]
+                                  + _wide([], [f"{w} {op} are off" if many else f"{w} {op} is off", f"pull {w} {op}",
+                                               f"{w} {op} won't be needed", f"customer {op} doesn't want the delivery any more"
+                                               if not many else f"customers {op} don't want their deliveries",
+                                               f"take {w} {op} out", f"{w} {op}: cancelled", f"no delivery for {op}",
+                                               f"strike {w} {op}", f"{w} {op} called off", f"forget {w} {op}",
+                                               f"delete {w} {op}", f"{w} {op} was withdrawn" if not many else
+                                               f"{w} {op} were withdrawn"]))
             else:
                 text = rng.choice([f"取消订单{op}", f"订单{op}取消了", f"客户{op}退单了", f"把{op}号订单删掉", f"{op}不送了",
-                                   f"去掉订单{op}", f"订单{op}作废"])
+                                   f"去掉订单{op}", f"订单{op}作废"]
+                                  + _wide([], [f"{op}号客户不要了", f"{op}号不用送了", f"{op}号单撤了", f"{op}号订单退了",
+                                               f"{op}号客户取消了", f"删除{op}号", f"{op}号不要了", f"{op}号订单不送了",
+                                               f"{op}号客户说不要货", f"{op}号单子取消", f"{op}号先不送"]))
     elif ev == "road_closure":
         loc = location(rng, lang)
         if lang == "en":
@@ -677,11 +788,16 @@ def req_replan(rng: random.Random, lang: str) -> tuple[str, dict]:
             text = rng.choice([f"{who} is stuck in traffic, {mp} late", f"{who} delayed by {mp}", f"traffic jam: {who} +{m} min"
                                if mp.endswith(("minutes", "min", "mins")) else f"traffic jam, {who} delayed {mp}",
                                f"{who} running {mp} behind", f"{mp} delay for {who}", f"{who} will be {mp} late due to traffic",
-                               f"congestion, {who} lost {mp}"])
+                               f"congestion, {who} lost {mp}"]
+                              + _wide([], [f"{who} is behind schedule by {mp}", f"{who} got held up for {mp}",
+                                           f"{who} is stuck in a jam, about {mp}", f"{who} is running late, roughly {mp}",
+                                           f"{who} lost {mp} in the tailback", f"gridlock, {who} is {mp} down"]))
         else:
             who = vr or rng.choice(["全部车辆", "车队", "所有车"])
             text = rng.choice([f"{who}堵车了，晚{mp}", f"{who}延误{mp}", f"{who}堵在路上，要晚到{mp}", f"{who}塞车{mp}",
-                               f"交通拥堵，{who}耽误了{mp}", f"{who}预计迟到{mp}"])
+                               f"交通拥堵，{who}耽误了{mp}", f"{who}预计迟到{mp}"]
+                              + _wide([], [f"{who}落后了{mp}", f"{who}慢了{mp}", f"{who}因为拥堵要晚{mp}", f"{who}被堵了{mp}",
+                                           f"路上很堵，{who}晚了{mp}", f"{who}堵了大概{mp}", f"{who}赶不上了，要晚{mp}"]))
         if rng.random() < 0.25:
             cp, hhmm = clock_phrase(rng, lang)
             args["at"] = hhmm
@@ -1175,10 +1291,18 @@ def conversation(rng: random.Random) -> dict[str, Any]:
     return {"lang": lang, "messages": conv.messages}
 
 
-def generate(n: int, seed: int) -> list[dict[str, Any]]:
-    """``n`` conversations from a seeded generator."""
+def generate(n: int, seed: int, breadth: int = 1) -> list[dict[str, Any]]:
+    """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings
+    (breadth 1 reproduces every shipped data seed)."""
+    if breadth not in (1, 2):
+        raise ValueError(f"breadth must be 1 or 2, got {breadth!r}")
+    global _BREADTH
     rng = random.Random(seed)
-    return [conversation(rng) for _ in range(n)]
+    before, _BREADTH = _BREADTH, breadth
+    try:
+        return [conversation(rng) for _ in range(n)]
+    finally:
+        _BREADTH = before
 
 
 def data_hash(rows: list[dict[str, Any]]) -> str:
@@ -1204,9 +1328,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--breadth", type=int, default=1, choices=[1, 2], help="2 adds the session-14 phrasings")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
-    rows = generate(a.n, a.seed)
+    rows = generate(a.n, a.seed, a.breadth)
     write_jsonl(rows, a.out)
     log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, data_hash(rows))
 

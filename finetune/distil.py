@@ -21,6 +21,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from finetune.common import (
     batch_stream,
     encode_conversation,
+    encode_weighted,
     masked_ce,
     param_count,
     read_meta,
@@ -36,15 +37,21 @@ log = logging.getLogger(__name__)
 
 
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
-            temperature: float, alpha: float) -> torch.Tensor:
-    """``alpha * T^2 * KL + (1 - alpha) * CE`` (KL over real positions, CE over labelled ones)."""
+            temperature: float, alpha: float, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``alpha * T^2 * KL + (1 - alpha) * CE`` (KL over real positions, CE over labelled ones).
+
+    ``weights`` (one per token, from :func:`finetune.common.encode_weighted`) weight both terms by the
+    token each position predicts."""
     t = temperature
     s_log = F.log_softmax(student_logits.float() / t, dim=-1)
     t_prob = F.softmax(teacher_logits.float() / t, dim=-1)
     kl = (t_prob * (torch.log(t_prob.clamp_min(1e-9)) - s_log)).sum(-1)
     m = mask.float()
+    if weights is not None:
+        # position i predicts token i + 1; the last position predicts nothing of weight
+        m = m * torch.cat([weights[:, 1:], torch.ones_like(weights[:, :1])], dim=1)
     kl = (kl * m).sum() / m.sum().clamp_min(1.0)
-    return alpha * t * t * kl + (1 - alpha) * masked_ce(student_logits, labels)
+    return alpha * t * t * kl + (1 - alpha) * masked_ce(student_logits, labels, weights)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,13 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--value-weight", type=float, default=1.0,
+                    help="loss weight on the tool-call argument values (1 = every token alike)")
     ap.add_argument("--init", type=Path, default=None,
                     help="continue from this student (a longer run in two sittings) instead of a new model")
     a = ap.parse_args(argv)
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.teacher)
     rows = [row for path in a.data for row in read_jsonl(path)]
-    examples = [encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    examples: list = [encode_weighted(tok, r["messages"], a.value_weight) if a.value_weight != 1.0 else
+                      encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
     if a.init is not None:
         student = AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32)
         before = read_meta(a.init)
@@ -87,10 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     def loss_fn(m: torch.nn.Module, b: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
         if teacher is None:
-            return masked_ce(logits, b["labels"])
+            return masked_ce(logits, b["labels"], b.get("weights"))
         with torch.no_grad():
             t_logits = teacher(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
-        return kd_loss(logits, t_logits, b["labels"], b["attention_mask"], a.temperature, a.alpha)
+        return kd_loss(logits, t_logits, b["labels"], b["attention_mask"], a.temperature, a.alpha, b.get("weights"))
 
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 2, a.max_len, tok.pad_token_id)
     stats = train_steps(student, stream, a.steps, [{"params": list(student.parameters()), "lr": a.lr}], loss_fn,
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     write_meta(a.out, kind="student" if a.mode == "kd" else "student-ce",
                config={**student.config.to_dict(), **info, "mode": a.mode, "temperature": a.temperature,
                        "alpha": a.alpha if a.mode == "kd" else 0.0, "lr": a.lr, "steps": a.steps, "seed": a.seed,
-                       "teacher": str(a.teacher)},
+                       "teacher": str(a.teacher), "value_weight": a.value_weight},
                params=param_count(student), teacher_params=t_params, data_hash=data_hash(rows), train=stats,
                train_time_s=stats["seconds"])
     log.info("%s student (%d params) -> %s", a.mode, param_count(student), a.out)

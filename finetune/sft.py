@@ -28,6 +28,7 @@ from finetune.adapters import stack_adapters
 from finetune.common import (
     batch_stream,
     encode_conversation,
+    encode_weighted,
     masked_ce,
     param_count,
     read_meta,
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--value-weight", type=float, default=1.0,
+                    help="loss weight on the tool-call argument values (1 = plain mean over assistant tokens)")
     ap.add_argument("--stack-on", type=Path, default=None,
                     help="the adapter that made --base from its own base: write the stacked adapter")
     a = ap.parse_args(argv)
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     tok = AutoTokenizer.from_pretrained(a.base)
     base = AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.float32)
     rows = read_jsonl(a.data)
-    examples = [encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    examples: list = [encode_weighted(tok, r["messages"], a.value_weight) if a.value_weight != 1.0 else
+                      encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
     lcfg = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.0, target_modules=TARGETS, bias="none",
                       task_type="CAUSAL_LM")
     model = get_peft_model(base, lcfg)
@@ -73,9 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 1, a.max_len, tok.pad_token_id)
     stats = train_steps(model, stream, a.steps, [{"params": trainable, "lr": a.lr}],
                         lambda m, b: masked_ce(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
-                                               b["labels"]), max_seconds=a.max_seconds)
+                                               b["labels"], b.get("weights")), max_seconds=a.max_seconds)
     config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
-              "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base)}
+              "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base),
+              "value_weight": a.value_weight}
     round_dir = a.adapter_out.with_name(a.adapter_out.name + ".round") if a.stack_on else a.adapter_out
     model.save_pretrained(round_dir)
     save_tokenizer(tok, round_dir)

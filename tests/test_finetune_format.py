@@ -104,6 +104,31 @@ def test_generator_covers_the_contract_and_validates() -> None:
     assert generate(5, seed=1) == generate(5, seed=1)
 
 
+def test_breadth_two_adds_phrasings_and_leaves_the_shipped_seeds_alone() -> None:
+    from finetune.data import data_hash
+
+    # breadth 1 is the generator the shipped data seeds were drawn with: its stream must not move
+    assert data_hash(generate(200, seed=9)) == "a8d3749e4f98e039"
+    wide = generate(1500, seed=7, breadth=2)
+    assert data_hash(generate(200, seed=9, breadth=2)) != "a8d3749e4f98e039"
+    users = []
+    for r in wide:
+        for m in r["messages"]:
+            if m["role"] == "user":
+                users.append(m["content"].lower())
+            for c in m.get("tool_calls") or []:
+                validate_call(c["name"], c["arguments"])
+    text = "\n".join(users)
+    # breakdown phrasings that only breadth 2 has
+    markers = ["gearbox", "kaput", "towed", "workshop", "stranded", "overheated", "dead battery", "engine trouble",
+               "unavailable", "won't move", "quit on us", "送修", "熄火", "罢工", "动不了", "电瓶", "变速箱", "拖走"]
+    assert sum(text.count(k) for k in markers) >= 5
+    narrow = "\n".join(m["content"].lower() for r in generate(1500, seed=7) for m in r["messages"] if m["role"] == "user")
+    assert sum(narrow.count(k) for k in markers) == 0
+    with pytest.raises(ValueError, match="breadth must be 1 or 2"):
+        generate(3, seed=1, breadth=3)
+
+
 def test_cli_bad_input_is_a_clear_json_error() -> None:
     from typer.testing import CliRunner
 

@@ -37,6 +37,38 @@ def test_tokenizer_never_merges_digits_and_has_the_chat_template() -> None:
 
 
 @needs_artifacts
+def test_value_weighting_marks_exactly_the_copied_argument_values() -> None:
+    from transformers import AutoTokenizer
+
+    from finetune.common import encode_conversation, encode_weighted, masked_ce
+
+    tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    conv = [{"role": "user", "content": "a spill at Kico Lane, zone-5-friday, 3 cases"},
+            {"role": "assistant", "tool_calls": [{"name": "search_emergency_cases", "arguments": {
+                "incident_type": "hazmat_spill", "location": "Kico Lane", "k": 3, "query": "a spill at Kico Lane"}}]},
+            {"role": "tool", "content": '{"cases": []}'},
+            {"role": "assistant", "content": "No similar case at Kico Lane."}]
+    ids, labels, weights = encode_weighted(tok, conv, 4.0)
+    assert (ids, labels) == encode_conversation(tok, conv)
+    heavy = "".join(tok.decode([i]) for i, w in zip(ids, weights, strict=True) if w == 4.0)
+    # the values, not the keys, the free-text query, the user's words or the answer
+    assert "hazmat_spill" in heavy and "Kico Lane" in heavy and "3" in heavy
+    assert heavy.count("Kico") == 1 and "location" not in heavy and "spill at" not in heavy
+    assert all(w == 4.0 for i, w in zip(ids, weights, strict=True) if tok.decode([i]) == "hazmat_spill")
+
+    # all-ones weights give the plain mean; a heavier token counts more
+    logits = torch.randn(1, 6, 11)
+    lab = torch.tensor([[-100, 3, 4, -100, 5, 6]])
+    ones = torch.ones(1, 6)
+    assert torch.allclose(masked_ce(logits, lab, ones), masked_ce(logits, lab))
+    per = torch.nn.functional.cross_entropy(logits[0, :-1], lab[0, 1:], ignore_index=-100, reduction="none")
+    heavier = ones.clone()
+    heavier[0, 2] = 3.0
+    expect = (per[0] + 3 * per[1] + per[3] + per[4]) / 6
+    assert torch.allclose(masked_ce(logits, lab, heavier), expect)
+
+
+@needs_artifacts
 def test_teacher_loads_and_calls_a_tool() -> None:
     from finetune.inference import load_model
 
