@@ -87,6 +87,8 @@ def minilm_embeddings(tok: Any, dim: int) -> tuple[torch.Tensor, int]:
         proj = torch.eye(emb.size(1), dim)
     low = centred @ proj
     vocab = wp.get_vocab()
+    # with spaces as their own tokens a word token has no leading space but is still a whole word
+    whole_words = [tok.decode([i]) for i in tok.encode(" ab", add_special_tokens=False)][:1] == [" "]
     out = torch.randn(len(tok), dim) * 0.02
     covered = 0
     for tid in range(len(tok)):
@@ -95,7 +97,9 @@ def minilm_embeddings(tok: Any, dim: int) -> tuple[torch.Tensor, int]:
             continue
         word = text.strip().lower()
         ids: list[int] = []
-        if not text.startswith(" ") and ("##" + word) in vocab and len(word) > 1:
+        if whole_words and word in vocab:
+            ids = [vocab[word]]
+        elif not text.startswith(" ") and ("##" + word) in vocab and len(word) > 1:
             ids = [vocab["##" + word]]
         elif word in vocab:
             ids = [vocab[word]]

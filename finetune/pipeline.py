@@ -36,6 +36,9 @@ class Plan:
 
     n_pretrain: int = 20000
     vocab: int = 6144
+    # session 14: every space its own token, so copied names tokenize alike in the request and the call
+    # (finetune.tokenizer --space-split); the shipped tokenizer predates it
+    space_split: bool = False
     size: str = "teacher"
     student_size: str = "student"
     pretrain_steps: int = 1200
@@ -66,6 +69,10 @@ class Plan:
     sft_round_steps: int = 2000
     sft_round_seconds: float = 1380
     sft_round_lr: float = 1e-3
+    # per round (one entry per seed): the generator's breadth (2 adds the session-14 phrasings) and the
+    # loss weight on tool-call argument values (session 14: most wrong calls are one miscopied value)
+    sft_round_breadth: str = "1,1"
+    sft_round_value_weight: str = "1,1"
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
@@ -76,6 +83,8 @@ class Plan:
     student_more_steps: int = 5000
     student_more_seconds: float = 2100
     student_more_lr: float = 1.5e-3
+    # loss weight on the argument values in every sitting, as in the SFT rounds
+    student_value_weight: float = 1.0
     tokens_per_batch: int = 2048
     max_len: int = 384
     speed_prompts: int = 24
@@ -86,13 +95,38 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", n_sft_round=100, sft_round_steps=2,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_value_weight="5", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
-             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_more_seconds=30, tokens_per_batch=1024, max_len=384, speed_prompts=2,
+             pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
 
 
 PHASES = ("data", "tokenizer", "pretrain", "sft", "sft_rounds", "distil", "quantize", "eval")
+
+
+def per_round(text: str, rounds: int, field: str) -> list[float]:
+    """One number per SFT round from a comma list (a single value applies to every round), or a
+    ValueError naming the field, what it held and how many values it needs."""
+    values = [x.strip() for x in str(text).split(",") if x.strip()]
+    if rounds == 0:
+        return []
+    if len(values) == 1 and rounds > 1:
+        values *= rounds
+    if len(values) != rounds:
+        raise ValueError(f"{field}={text!r} has {len(values)} value(s); the plan has {rounds} SFT round seed(s)")
+    try:
+        return [float(x) for x in values]
+    except ValueError:
+        raise ValueError(f"{field}={text!r} must be comma-separated numbers") from None
+
+
+def check_plan(plan: Plan) -> None:
+    """A ValueError when the per-round settings do not match the round seeds."""
+    rounds = len([x for x in plan.sft_round_seeds.split(",") if x.strip()])
+    for field in ("sft_round_breadth", "sft_round_value_weight"):
+        per_round(getattr(plan, field), rounds, field)
+    if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= {1.0, 2.0}:
+        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be 1 or 2")
 
 
 def check_phases(phases: list[str]) -> list[str]:
@@ -118,6 +152,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     pre4 = work / "pretrain4.jsonl"
     sft_data = work / "sft.jsonl"
     round_seeds = [int(x) for x in plan.sft_round_seeds.split(",") if x.strip()]
+    round_breadth = [int(x) for x in per_round(plan.sft_round_breadth, len(round_seeds), "sft_round_breadth")]
+    round_weight = per_round(plan.sft_round_value_weight, len(round_seeds), "sft_round_value_weight")
     round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
@@ -128,12 +164,13 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
-        for seed, path in zip(round_seeds, round_data, strict=True):
-            write_jsonl(generate(plan.n_sft_round, seed=seed), path)
+        for seed, breadth, path in zip(round_seeds, round_breadth, round_data, strict=True):
+            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
-        tokenizer.main(["--data", str(pre), "--out", str(out / "tokenizer"), "--vocab", str(plan.vocab)])
+        tokenizer.main(["--data", str(pre), "--out", str(out / "tokenizer"), "--vocab", str(plan.vocab),
+                        *(["--space-split"] if plan.space_split else [])])
         times["tokenizer"] = t()
     if "pretrain" in phases:
         t = Timer()
@@ -160,7 +197,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                   "--max-seconds", str(plan.sft_seconds), "--seed", "1", *common])
         times["sft"] = t()
     if "sft_rounds" in phases:
-        for k, path in enumerate(round_data, start=2):
+        for k, (path, weight) in enumerate(zip(round_data, round_weight, strict=True), start=2):
             t = Timer()
             previous = work / "teacher-previous-round"
             shutil.rmtree(previous, ignore_errors=True)
@@ -168,7 +205,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             sft.main(["--data", str(path), "--base", str(previous), "--stack-on", str(out / "adapter"),
                       "--adapter-out", str(out / "adapter"), "--merged-out", str(out / "teacher"),
                       "--steps", str(plan.sft_round_steps), "--max-seconds", str(plan.sft_round_seconds),
-                      "--lr", str(plan.sft_round_lr), "--seed", str(k), *common])
+                      "--lr", str(plan.sft_round_lr), "--seed", str(k), "--value-weight", str(weight), *common])
             times[f"sft_round{k}"] = t()
     if "distil" in phases:
         # the KD and CE-only students are independent: on a machine with two or more cores they
@@ -179,7 +216,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         for mode, dest in (("kd", out / "student"), ("ce", work / "student-ce")):
             first = ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
                      "--size", plan.student_size, "--steps", str(plan.student_steps),
-                     "--max-seconds", str(plan.student_seconds), *common]
+                     "--max-seconds", str(plan.student_seconds), "--value-weight", str(plan.student_value_weight), *common]
             jobs[mode] = [first]
             # later sittings continue from the previous one's weights, each at half the peak rate before it
             for k in range(plan.student_more_sittings if plan.student_more_steps else 0):
@@ -291,7 +328,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not hasattr(plan, key):
             raise SystemExit(f"--set: unknown plan field {key!r}; fields: {', '.join(asdict(plan))}")
         kind = type(getattr(plan, key)) if getattr(plan, key) is not None else int
-        setattr(plan, key, kind(value))
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise SystemExit(f"--set: {key} takes true or false, not {value!r}")
+            setattr(plan, key, value.lower() in ("true", "1"))
+            continue
+        try:
+            setattr(plan, key, kind(value))
+        except ValueError:
+            kind_name = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
+            raise SystemExit(f"--set: {key} takes {kind_name}, not {value!r}") from None
+    try:
+        check_plan(plan)
+    except ValueError as exc:
+        raise SystemExit(f"--set: {exc}") from None
     if a.smoke:
         out = a.out or Path(tempfile.mkdtemp(prefix="diaodu-ft-smoke-"))
         if out.resolve() == ARTIFACTS.resolve():

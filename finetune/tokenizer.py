@@ -5,6 +5,12 @@ experiments showed that a tokenizer which merges numbers ("2026", "101") makes a
 miscopy them, and per-character Chinese keeps copied place names token-identical to the user's
 text. Byte-level fallback means there is never an unknown token.
 
+``--space-split`` (session 14) also makes every space its own token, so a word never carries the
+space before it. Why: a name the user typed after a space ("for bomo-liwivuxe-d" -> " bo", "mo", ...)
+and the same name inside the JSON call ('"bomo-liwivuxe-d"' -> "bo", "mo", ...) then share every
+token; with the GPT-2 split they differ in the first one, and the shipped teacher's miscopied names
+are mostly a wrong first token.
+
 ``python -m finetune.tokenizer --data train.jsonl --out DIR [--vocab 6144]``
 """
 
@@ -14,6 +20,7 @@ import argparse
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
@@ -27,19 +34,24 @@ log = logging.getLogger(__name__)
 HAN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
 
 
-def pre_tokenizer() -> pre_tokenizers.PreTokenizer:
-    """Han characters and CJK punctuation isolated, digits one by one, then GPT-2 byte-level split."""
-    return pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(HAN), behavior="isolated"),
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
+def pre_tokenizer(space_split: bool = False) -> pre_tokenizers.PreTokenizer:
+    """Han characters and CJK punctuation isolated, digits one by one, (with ``space_split``) every
+    space on its own, then GPT-2 byte-level split."""
+    steps = [pre_tokenizers.Split(Regex(HAN), behavior="isolated"), pre_tokenizers.Digits(individual_digits=True)]
+    if space_split:
+        steps.append(pre_tokenizers.Split(" ", behavior="isolated"))
+    return pre_tokenizers.Sequence([*steps, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+def splits_spaces(tok: Any) -> bool:
+    """Whether ``tok`` keeps every space as its own token (``--space-split``)."""
+    return [tok.decode([i]) for i in tok.encode(" ab", add_special_tokens=False)][:1] == [" "]
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int, space_split: bool = False) -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on ``texts``, wrapped for transformers."""
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizer()
+    tok.pre_tokenizer = pre_tokenizer(space_split)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2,
                                   special_tokens=[EOS, IM_START, IM_END, TOOL_OPEN, TOOL_CLOSE],
@@ -73,12 +85,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--vocab", type=int, default=6144)
+    ap.add_argument("--space-split", action="store_true", help="every space its own token (see the module doc)")
     a = ap.parse_args(argv)
     rows = read_jsonl(a.data)
-    tok = train_tokenizer(corpus_texts(rows, reference_texts()), a.vocab)
+    tok = train_tokenizer(corpus_texts(rows, reference_texts()), a.vocab, a.space_split)
     save_tokenizer(tok, a.out)
+    split = " + spaces isolated" if a.space_split else ""
     write_meta(a.out, kind="tokenizer", config={"type": "byte-level BPE", "vocab_size": len(tok),
-                                                  "pre_tokenizer": "Han isolated + digits individual + ByteLevel"},
+                                                  "pre_tokenizer": f"Han isolated + digits individual{split} + ByteLevel",
+                                                  "space_split": a.space_split},
                data_hash=data_hash(rows))
     log.info("tokenizer with %d tokens -> %s", len(tok), a.out)
 

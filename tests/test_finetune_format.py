@@ -129,6 +129,27 @@ def test_breadth_two_adds_phrasings_and_leaves_the_shipped_seeds_alone() -> None
         generate(3, seed=1, breadth=3)
 
 
+@pytest.mark.parametrize("space_split", [False, True])
+def test_space_split_tokenizer_tokenizes_a_copied_name_alike_in_request_and_call(space_split: bool) -> None:
+    from finetune.tokenizer import corpus_texts, splits_spaces, train_tokenizer
+
+    tok = train_tokenizer(corpus_texts(generate(400, seed=3), []), 1500, space_split)
+    assert splits_spaces(tok) is space_split
+
+    def pieces(text: str) -> list[str]:
+        return [tok.decode([i]) for i in tok.encode(text, add_special_tokens=False)]
+
+    name = "bomo-liwivuxe-d"
+    in_request = pieces(f"route {name} now")
+    in_call = pieces(format_calls([{"name": "plan_routes", "arguments": {"dataset": name}}]))
+    first = pieces(name)
+    # with spaces split the name's own tokens occur verbatim in both; without, the request's first one
+    # carries the space
+    shares = all(any(seq[i:i + len(first)] == first for i in range(len(seq))) for seq in (in_request, in_call))
+    assert shares is space_split
+    assert tok.decode(tok.encode(f"route {name} now", add_special_tokens=False)) == f"route {name} now"
+
+
 def test_cli_bad_input_is_a_clear_json_error() -> None:
     from typer.testing import CliRunner
 

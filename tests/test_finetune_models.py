@@ -118,6 +118,22 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     assert {"teacher", "student", "student-ce", "student-int8"} <= set(res)
     assert res["student"]["params"] * 4 <= res["teacher"]["params"]
     assert 0.0 <= res["teacher"]["all"]["right_tool"] <= 100.0
+    # the smoke plan's round is weighted and drawn at breadth 2; its students are weighted too
+    rounds = json.loads((tmp_path / "out" / "adapter" / "meta.json").read_text())["config"]["rounds"]
+    assert rounds[-1]["value_weight"] == 5.0
+    student = json.loads((tmp_path / "out" / "student" / "meta.json").read_text())["config"]
+    assert student["value_weight"] == 5.0
+
+
+def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> None:
+    from finetune import pipeline
+
+    with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
+        pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="breadth must be 1 or 2"):
+        pipeline.main(["--set", "sft_round_breadth=3", "--phases", "eval"])
+    assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
+    assert pipeline.per_round("1,1", 0, "x") == []
 
 
 def _random_lora(model: torch.nn.Module, seed: int, rank: int, alpha: int) -> torch.nn.Module:
