@@ -175,4 +175,6 @@ def _places_query(store: Any, place_ids: list[str]) -> list[dict[str, Any]]:
         "RETURN p.id AS id, p.kind AS kind, p.name_en AS name, p.name_zh AS name_zh, collect(q.id) AS adjacent", {"ids": place_ids})
     order = {pid: i for i, pid in enumerate(place_ids)}
     return sorted(({"id": r["id"], "node": f"Place:{r['id']}", "kind": r["kind"], "name": r["name"], "name_zh": r["name_zh"],
-                    "adjacent": sorted(r["adjacent"])} for r in rows), key=lambda p: order[p["id"]])
+                    # a place without neighbours collects to null on some store backends, not to []
+                    "adjacent": sorted(q for q in (r["adjacent"] or []) if q is not None)} for r in rows),
+                  key=lambda p: order[p["id"]])

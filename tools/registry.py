@@ -9,6 +9,7 @@ error result that can go back to the model, never an exception.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -74,12 +75,18 @@ def run_tool(tool: str, args: Any, *, max_tool_seconds: float | None = None, ext
         return ToolOutcome(tool, clean, False, {"error": f"the {tool} tool is not installed in this build", "code": "unavailable"},
                            time.perf_counter() - start)
     try:
+        inspect.signature(fn).bind(**call_args)
+    except TypeError as exc:  # an argument the implementation does not take: a contract mismatch, say it plainly
+        log.error("tool %s rejected its arguments: %s", tool, exc)
+        return ToolOutcome(tool, clean, False, {"error": f"{tool}: {exc}", "code": "bad_arguments"}, time.perf_counter() - start)
+    try:
         result = fn(**call_args)
     except DiaoduError as exc:
         return ToolOutcome(tool, clean, False, exc.to_dict(), time.perf_counter() - start)
-    except TypeError as exc:  # an argument the implementation does not take: a contract mismatch, say it plainly
-        log.exception("tool %s rejected its arguments", tool)
-        return ToolOutcome(tool, clean, False, {"error": f"{tool}: {exc}", "code": "bad_arguments"}, time.perf_counter() - start)
+    except Exception as exc:  # a fault inside the tool: the model and the user get a message, the log the traceback
+        log.exception("tool %s failed", tool)
+        return ToolOutcome(tool, clean, False, {"error": f"{tool} failed: {type(exc).__name__}: {exc}", "code": "tool_error"},
+                           time.perf_counter() - start)
     return ToolOutcome(tool, clean, True, result, time.perf_counter() - start)
 
 
