@@ -129,7 +129,10 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     from finetune import pipeline
 
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
-        pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
+        pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
+                       "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4' must be comma-separated numbers"):
+        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4", "--phases", "eval"])
     with pytest.raises(SystemExit, match="breadth must be 1 or 2"):
         pipeline.main(["--set", "sft_round_breadth=3", "--phases", "eval"])
     assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
