@@ -105,7 +105,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_value_weight="5", n_sft_round=100, sft_round_steps=2,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1)
@@ -228,8 +228,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             (("kd", out / "student"),)
         for mode, dest in modes:
             first = ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
-                     "--size", plan.student_size, "--steps", str(plan.student_steps),
-                     "--max-seconds", str(plan.student_seconds), "--value-weight", str(plan.student_value_weight), *common]
+                     "--size", plan.student_size, "--value-weight", str(plan.student_value_weight),
+                     "--steps", str(plan.student_steps), "--max-seconds", str(plan.student_seconds), *common]
             jobs[mode] = [first]
             # later sittings continue from the previous one's weights, each at half the peak rate before it
             for k in range(plan.student_more_sittings if plan.student_more_steps else 0):
