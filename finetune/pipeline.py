@@ -4,9 +4,10 @@ adapter) -> merge -> distil (KD and CE-only students) -> INT8 -> evaluation on t
 ``python -m finetune.pipeline`` reproduces the shipped artifacts in ``finetune/artifacts/``. Each
 phase is capped in steps and in seconds. The shipped run (sessions 3-5, one thread per job on a
 loaded machine) took about 3 h 50 min: pretraining 61 min, SFT 24 min, two more rounds 39 min, the
-students 105 min. Session 14, two threads per job on the same 2-core machine: the teacher's phases
-55 min (measured, the space-split variant), the KD student's three sittings 43 min and the CE twin's
-22 min (measured step times times the steps), so about 2 h in all: projected, not yet run end to end.
+students 105 min. Session 14, two threads per job on the same 2-core machine: the teacher's three-round
+phases 55 min (measured, the space-split variant), the fourth round about 10 min, the KD student's four
+sittings 58 min and the CE twin's 30 min (measured step times times the steps): about 2 h 36 min, or
+2 h 6 min with ``--set student_ce_twin=false``. Projected from measured parts, not run end to end.
 ``--set sft_round_seeds= --set student_more_steps=0`` (no later rounds, one sitting) is shorter still,
 at the session-3 accuracy.
 ``python -m finetune.pipeline --smoke`` runs tiny sizes into a
