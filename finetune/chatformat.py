@@ -61,18 +61,22 @@ def format_calls(calls: list[dict[str, Any]]) -> str:
                      for c in calls)
 
 
+def flat_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's tool calls as ``{"name", "arguments": dict}``, OpenAI-shaped ones unwrapped."""
+    flat = []
+    for tc in message.get("tool_calls") or []:
+        f = tc.get("function", tc)
+        args = f["arguments"]
+        if isinstance(args, str):  # OpenAI clients send arguments as a JSON string
+            args = json.loads(args)
+        flat.append({"name": f["name"], "arguments": args})
+    return flat
+
+
 def message_text(message: dict[str, Any]) -> str:
     """The body of one message as it appears between ``<|im_start|>role`` and ``<|im_end|>``."""
-    calls = message.get("tool_calls")
-    if message.get("role") == "assistant" and calls:
-        flat = []
-        for tc in calls:
-            f = tc.get("function", tc)
-            args = f["arguments"]
-            if isinstance(args, str):  # OpenAI clients send arguments as a JSON string
-                args = json.loads(args)
-            flat.append({"name": f["name"], "arguments": args})
-        return format_calls(flat)
+    if message.get("role") == "assistant" and message.get("tool_calls"):
+        return format_calls(flat_calls(message))
     content = message.get("content")
     return content if isinstance(content, str) else dumps(content)
 

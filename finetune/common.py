@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from finetune.chatformat import dumps, render_blocks
+from finetune.chatformat import dumps, flat_calls, render_blocks
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,8 @@ def _value_spans(block: str, message: dict[str, Any]) -> list[tuple[int, int]]:
     """Character spans of the argument values in an assistant block's rendered tool calls."""
     spans: list[tuple[int, int]] = []
     at = 0
-    for call in message["tool_calls"]:
-        f = call.get("function", call)
-        args = f["arguments"] if isinstance(f["arguments"], dict) else json.loads(f["arguments"])
-        for key, value in args.items():
+    for call in flat_calls(message):
+        for key, value in call["arguments"].items():
             key_text = f"{dumps(key)}: "
             needle = key_text + dumps(value)
             i = block.find(needle, at)

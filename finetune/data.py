@@ -582,9 +582,10 @@ def req_plan_routes(rng: random.Random, lang: str, ds: str | None = None, ref: b
         args["num_vehicles"] = n
         mods.append(_veh_count(rng, lang, n))
     if rng.random() < p - 0.15:
-        c = rng.choice([rng.randint(5, 60) * 10, rng.randint(20, 999)] if _BREADTH == 1 else
-                       [rng.randint(5, 60) * 10, rng.randint(20, 999), rng.randint(10, 99) * 100, rng.randint(1000, 9999),
-                        rng.randint(2, 30) * 250])
+        loads = [rng.randint(5, 60) * 10, rng.randint(20, 999)]
+        if _BREADTH > 1:  # drawn only at breadth 2, so breadth 1 keeps its random stream
+            loads += [rng.randint(10, 99) * 100, rng.randint(1000, 9999), rng.randint(2, 30) * 250]
+        c = rng.choice(loads)
         args["vehicle_capacity"] = c
         mods.append(_capacity(rng, lang, c))
     if rng.random() < p:

@@ -73,6 +73,8 @@ def minilm_embeddings(tok: Any, dim: int) -> tuple[torch.Tensor, int]:
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
 
+    from finetune.tokenizer import splits_spaces
+
     path = get_model_path()
     wp = AutoTokenizer.from_pretrained(str(path))
     weights = load_file(str(path / "model.safetensors"))
@@ -88,7 +90,7 @@ def minilm_embeddings(tok: Any, dim: int) -> tuple[torch.Tensor, int]:
     low = centred @ proj
     vocab = wp.get_vocab()
     # with spaces as their own tokens a word token has no leading space but is still a whole word
-    whole_words = [tok.decode([i]) for i in tok.encode(" ab", add_special_tokens=False)][:1] == [" "]
+    whole_words = splits_spaces(tok)
     out = torch.randn(len(tok), dim) * 0.02
     covered = 0
     for tid in range(len(tok)):

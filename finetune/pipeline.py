@@ -134,7 +134,7 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
 def check_plan(plan: Plan) -> None:
     """A ValueError when the per-round settings do not match the round seeds."""
     rounds = len([x for x in plan.sft_round_seeds.split(",") if x.strip()])
-    for field in ("sft_round_breadth", "sft_round_value_weight", "sft_round_lr"):
+    for field in ("sft_round_value_weight", "sft_round_lr"):
         per_round(getattr(plan, field), rounds, field)
     if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= {1.0, 2.0}:
         raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be 1 or 2")
