@@ -123,6 +123,12 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     assert rounds[-1]["value_weight"] == 5.0
     student = json.loads((tmp_path / "out" / "student" / "meta.json").read_text())["config"]
     assert student["value_weight"] == 5.0
+    # the KD student had two sittings, the CE twin one; KD is compared with CE at the twin's steps,
+    # from its own copy taken after its first sitting
+    assert student["earlier_steps"]
+    for twin in ("student-ce", pipeline.KD_AT_CE_STEPS):
+        assert not json.loads((tmp_path / "work" / twin / "meta.json").read_text())["config"].get("earlier_steps"), twin
+    assert pipeline.KD_AT_CE_STEPS in res and "kd_minus_ce_exact" in res["comparison"]
 
 
 def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> None:
@@ -135,6 +141,8 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
         pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4", "--phases", "eval"])
     with pytest.raises(SystemExit, match="breadth must be 1 or 2"):
         pipeline.main(["--set", "sft_round_breadth=3", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
+        pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
     assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
     assert pipeline.per_round("1,1", 0, "x") == []
 
