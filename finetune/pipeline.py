@@ -306,6 +306,9 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
 def _distil_sittings(sittings: list[list[str]], snapshot: tuple[int, Path] | None = None) -> None:
     """Run one student's distillation sittings in order (a worker process per student); with
     ``snapshot=(k, folder)``, copy the student to ``folder`` after its k-th sitting."""
+    # a spawned worker starts with bare logging: without this the students' progress never shows
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO)
     for k, argv in enumerate(sittings, start=1):
         distil.main(argv)
         if snapshot and snapshot[0] == k:
