@@ -97,7 +97,7 @@ class Plan:
     # each time (1.5e-3, then 7.5e-4): held-out exact 61.1 % after one sitting, 66.1 % after two,
     # 69.6 % after three (0.926x the teacher)
     # session 14: a fourth sitting (7.5e-4 / 2) distilled from the four-round teacher; session 15 runs three
-    # sittings, all from the final teacher, to keep the whole pipeline within about two hours
+    # sittings, all from the final teacher, to bring the whole pipeline near two hours
     student_more_sittings: int = 2
     student_more_steps: int = 5000
     student_more_seconds: float = 2100
