@@ -13,9 +13,10 @@ it beside a CI run), and the run was stopped there for lack of session time. Fro
 plan as run needs about 3 h 20 min. The cause: the tokenizer, asked for 6144 pieces, got them from
 today's richer corpus, where the shipped one (an earlier corpus) stopped at 3910, and the wider output
 layer makes a KD step 2.3x slower (0.36 s against 0.16 s, 150-step runs side by side). The plan now
-asks for 3910, the shipped models' size: with the KD step at 0.16 s that is about 76 + 3 x 14 + 7 + 5
-min, a little over two hours, and less where the smaller output layer also speeds the teacher's
-phases: projected, not run end to end.
+asks for 3910, the shipped models' size. A teacher pretraining step is then 0.80x as long (250-step
+runs, two each, alternating: medians 52.5 s against 65.5 s), so the teacher's phases take about
+76 x 0.8 = 61 min, and the whole plan about 61 + 3 x 14 + 7 + 5 min = 1 h 55 min: projected from
+measured parts, not run end to end.
 ``--set sft_round_seeds= --set student_more_steps=0`` (no later rounds, one sitting) is about an hour
 shorter, at the session-3 accuracy.
 ``python -m finetune.pipeline --smoke`` runs tiny sizes into a
