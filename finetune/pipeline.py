@@ -248,24 +248,23 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         jobs: dict[str, list[list[str]]] = {}
         kd_sittings = 1 + (plan.student_more_sittings if plan.student_more_steps else 0)
         ce_sittings = min(plan.student_ce_sittings, kd_sittings)
-        modes = (("kd", out / "student"), ("ce", work / "student-ce")) if ce_sittings else (("kd", out / "student"),)
+        sittings = {"kd": (kd_sittings, out / "student"), "ce": (ce_sittings, work / "student-ce")}
         shutil.rmtree(work / "student-ce", ignore_errors=True)
         shutil.rmtree(work / KD_AT_CE_STEPS, ignore_errors=True)
-        for mode, dest in modes:
+        for mode, (count, dest) in sittings.items():
+            if not count:
+                continue
             first = ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
                      "--size", plan.student_size, "--value-weight", str(plan.student_value_weight),
                      "--steps", str(plan.student_steps), "--max-seconds", str(plan.student_seconds), *common]
             jobs[mode] = [first]
             # later sittings continue from the previous one's weights, each at half the peak rate before it
-            for k in range(plan.student_more_sittings if plan.student_more_steps else 0):
+            for k in range(count - 1):
                 jobs[mode].append([*first[:first.index("--steps")], "--init", str(dest), "--steps",
                                    str(plan.student_more_steps), "--max-seconds", str(plan.student_more_seconds),
                                    "--lr", str(plan.student_more_lr / 2**k), "--seed", str(k + 1), *common])
-        snapshots: dict[str, tuple[int, Path] | None] = {"kd": None, "ce": None}
-        if ce_sittings:
-            jobs["ce"] = jobs["ce"][:ce_sittings]
-            if ce_sittings < kd_sittings:
-                snapshots["kd"] = (ce_sittings, work / KD_AT_CE_STEPS)
+        # the KD student's copy after the CE twin's last sitting, when it trains on past it
+        kd_snapshot = (ce_sittings, work / KD_AT_CE_STEPS) if 0 < ce_sittings < kd_sittings else None
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -273,7 +272,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         side_by_side = 2 if (os.cpu_count() or 1) >= 2 * plan.threads else 1
         # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
         with ProcessPoolExecutor(max_workers=side_by_side, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for fut in [pool.submit(_distil_sittings, sittings, snapshots[mode]) for mode, sittings in jobs.items()]:
+            for fut in [pool.submit(_distil_sittings, argvs, kd_snapshot if mode == "kd" else None)
+                        for mode, argvs in jobs.items()]:
                 fut.result()
         times["distil_kd_and_ce"] = t()
     if "quantize" in phases:
