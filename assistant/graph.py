@@ -118,6 +118,8 @@ def build_graph(model: ChatModel, *, checkpointer: Any = None, max_tool_seconds:
     if router == "default":
         # a model may opt out (the keyword-rules model of the load tests behaves as its tests expect)
         intent = default_router() if getattr(model, "checked_by_router", True) else None
+    elif isinstance(router, str):
+        raise ValueError(f"router={router!r}: pass 'default', None or an IntentRouter")
     else:
         intent = router
 

@@ -509,7 +509,7 @@ def location(rng: random.Random, lang: str) -> str:
 
 # ----------------------------------------------------------------------------- single-turn requests
 
-def _aligned(fn):  # type: ignore[no-untyped-def]
+def _aligned(fn):
     """Redraw a request until its copied strings survive styling (see :func:`align_args`)."""
 
     def wrapper(rng: random.Random, lang: str, *args: Any, **kwargs: Any) -> tuple[str, dict]:
@@ -1170,7 +1170,7 @@ SINGLE = [("plan_routes", 0.26), ("replan", 0.2), ("explain_plan", 0.16), ("sche
           ("search_emergency_cases", 0.11), ("none", 0.12)]
 
 
-def _single_request(rng: random.Random, lang: str, tool: str) -> tuple[str, dict | None]:
+def _single_request(rng: random.Random, lang: str, tool: str) -> tuple[str, dict[str, Any]]:
     if tool == "plan_routes":
         return req_plan_routes(rng, lang)
     if tool == "replan":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from finetune.common import (
     batch_stream,
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [row for path in a.data for row in read_jsonl(path)]
     examples: list = [encode_weighted(tok, r["messages"], a.value_weight) if a.value_weight != 1.0 else
                       encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    student: PreTrainedModel
     if a.init is not None:
         student = AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32)
         before = read_meta(a.init)
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 2, a.max_len, tok.pad_token_id)
     stats = train_steps(student, stream, a.steps, [{"params": list(student.parameters()), "lr": a.lr}], loss_fn,
                         max_seconds=a.max_seconds)
-    student.to(torch.bfloat16).save_pretrained(a.out)
+    # transformers wraps .to with functools.wraps, and mypy then reads the dtype as self
+    student.to(torch.bfloat16).save_pretrained(a.out)  # type: ignore[arg-type]
     save_tokenizer(tok, a.out)
     t_params = read_meta(a.teacher).get("params")
     write_meta(a.out, kind="student" if a.mode == "kd" else "student-ce",

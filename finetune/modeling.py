@@ -11,7 +11,7 @@ Han characters that MiniLM lacks borrow the embedding of an English gloss (:data
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -60,11 +60,12 @@ ZH_GLOSS = {
 
 def make_config(size: str, vocab_size: int, tok: Any) -> LlamaConfig:
     """A Llama config of one of :data:`SIZES` (tied embeddings keep the shipped files small)."""
-    s = SIZES[size]
-    return LlamaConfig(vocab_size=vocab_size, max_position_embeddings=1024, rms_norm_eps=1e-5, rope_theta=10000.0,
-                       num_key_value_heads=s["num_attention_heads"], tie_word_embeddings=True,
-                       bos_token_id=None, eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
-                       pad_token_id=tok.pad_token_id, **s)
+    # a plain dict: transformers' stubs know neither the legacy rope_theta nor the size keys' types
+    kwargs: dict[str, Any] = dict(
+        vocab_size=vocab_size, max_position_embeddings=1024, rms_norm_eps=1e-5, rope_theta=10000.0,
+        num_key_value_heads=SIZES[size]["num_attention_heads"], tie_word_embeddings=True, bos_token_id=None,
+        eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"), pad_token_id=tok.pad_token_id, **SIZES[size])
+    return LlamaConfig(**kwargs)
 
 
 def minilm_embeddings(tok: Any, dim: int) -> tuple[torch.Tensor, int]:
@@ -125,7 +126,7 @@ def new_model(size: str, tok: Any, init: str = "minilm") -> tuple[LlamaForCausal
     if init == "minilm":
         emb, covered = minilm_embeddings(tok, cfg.hidden_size)
         with torch.no_grad():
-            model.get_input_embeddings().weight.copy_(emb)
+            cast(torch.nn.Embedding, model.get_input_embeddings()).weight.copy_(emb)
         info["minilm_covered_tokens"] = covered
         log.info("MiniLM initialised %d of %d token embeddings", covered, len(tok))
     return model, info

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, PreTrainedModel
 
 from finetune.common import (
     batch_stream,
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     tok = AutoTokenizer.from_pretrained(a.tokenizer)
     rows = read_jsonl(a.data)
     examples = lm_examples(tok, rows, reference_texts(), a.max_len)
+    model: PreTrainedModel
     if a.resume:
         from transformers import AutoModelForCausalLM
 
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     stream = batch_stream(examples, a.tokens_per_batch, a.seed, a.max_len, tok.pad_token_id)
     stats = train_steps(model, stream, a.steps, groups, lambda m, b: masked_ce(m(input_ids=b["input_ids"],
                         attention_mask=b["attention_mask"]).logits, b["labels"]), max_seconds=a.max_seconds)
-    model.to(torch.bfloat16).save_pretrained(a.out)
+    # transformers wraps .to with functools.wraps, and mypy then reads the dtype as self
+    model.to(torch.bfloat16).save_pretrained(a.out)  # type: ignore[arg-type]
     save_tokenizer(tok, a.out)
     write_meta(a.out, kind="base", config={**model.config.to_dict(), **info, "lr": a.lr, "emb_lr_scale": a.emb_lr_scale,
                                            "tokens_per_batch": a.tokens_per_batch, "seed": a.seed},

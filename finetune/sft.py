@@ -19,6 +19,7 @@ import argparse
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
                       encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
     lcfg = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.0, target_modules=TARGETS, bias="none",
                       task_type="CAUSAL_LM")
-    model = get_peft_model(base, lcfg)
+    # Any: peft forwards merge_and_unload to the LoRA model through __getattr__, which mypy cannot follow
+    model: Any = get_peft_model(base, lcfg)
     trainable = [p for p in model.parameters() if p.requires_grad]
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 1, a.max_len, tok.pad_token_id)
     stats = train_steps(model, stream, a.steps, [{"params": trainable, "lr": a.lr}],

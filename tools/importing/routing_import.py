@@ -165,7 +165,7 @@ def import_routing(path: Path, name: str, opts: RoutingOptions) -> tuple[dict[st
     if rounded:
         warnings.append(f"{rounded} demands are not whole kg and were rounded up")
     road = opts.road_factor if opts.road_factor is not None else (LATLON_ROAD_FACTOR if coord == "latlon" else 1.0)
-    xy, latlon = _planar([depot[1], *[o.xy for o in parsed]], coord)  # type: ignore[list-item]
+    xy, latlon = _planar([depot[1], *[o.xy for o in parsed]], coord)
     customers = []
     for k, (o, cid) in enumerate(zip(parsed, ids, strict=True)):
         cust: dict[str, Any] = {"id": cid, "ref": o.ref, "name": o.name or f"Order {o.ref}",
@@ -323,7 +323,7 @@ def _window(row: Row, cols: Columns, bad: Any) -> tuple[int, int] | None:
     ready_raw, due_raw = cols.get(row, "ready"), cols.get(row, "due")
     if ready_raw is None and due_raw is None:
         return None
-    times = []
+    times: list[int | None] = []
     for f, raw in (("ready", ready_raw), ("due", due_raw)):
         if raw is None:
             times.append(None)
@@ -413,11 +413,11 @@ def _parse_fleet(table: Table | None, opts: RoutingOptions, problems: list[Probl
         count = 1
         raw_n = cols.get(row, "count")
         if raw_n is not None:
-            n = as_number(raw_n)
-            if n is None or n < 0 or not float(n).is_integer():
+            number = as_number(raw_n)
+            if number is None or number < 0 or not float(number).is_integer():
                 bad(f"count must be a whole number >= 0; got {as_text(raw_n)!r}", "count")
                 continue
-            count = int(n)
+            count = int(number)
         label = as_text(cols.get(row, "vehicle")) or f"Vehicle {len(names) + 1:02d}"
         for k in range(count):
             caps.append(cap * cols.factors.get("capacity", 1.0))

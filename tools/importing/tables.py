@@ -371,10 +371,10 @@ def match_columns(table: Table, fields: dict[str, tuple[str, ...]], mapping: dic
         if fld in found:
             continue
         for syn in synonyms:
-            header = by_norm.get(normalise(syn))
-            if header is not None and header not in taken:
-                found[fld] = header
-                taken.add(header)
+            match = by_norm.get(normalise(syn))
+            if match is not None and match not in taken:
+                found[fld] = match
+                taken.add(match)
                 break
     factors: dict[str, float] = {}
     for fld, header in found.items():

@@ -380,8 +380,7 @@ def _what_if_move(ctx: PlanContext, node: int, vehicle: Any, limit: float) -> di
                           f"{clock_or_units(inst, ctx.state.time)}; it cannot be moved", code="already_served")
     u = _u(inst)
     if target == v:
-        facts = {"order": cid, "vehicle": v + 1, "already_there": True, "cost_delta": 0.0}
-        return {"facts": facts, "message": f"Order {cid} is already on vehicle {v + 1}; nothing changes.",
+        return {"facts": {"order": cid, "vehicle": v + 1, "already_there": True, "cost_delta": 0.0}, "message": f"Order {cid} is already on vehicle {v + 1}; nothing changes.",
                 "message_zh": f"订单{cid}本来就在{v + 1}号车上，无需调整。"}
     direct = _insertion(ctx, node, target, prefix)
     # re-optimise everything else with the order pinned to the target vehicle
@@ -433,7 +432,7 @@ def _what_if_move(ctx: PlanContext, node: int, vehicle: Any, limit: float) -> di
     late = _late_map(ctx, new_routes, rep)
     base_late = _late_map(ctx, ctx.routes, ctx.report)
     cap_viol = [x for x in rep.violations if "carries" in x]
-    reopt = {"cost_delta": _rd(inst, rep.distance - ctx.report.distance), "cost": _rd(inst, rep.distance),
+    reopt: dict[str, Any] = {"cost_delta": _rd(inst, rep.distance - ctx.report.distance), "cost": _rd(inst, rep.distance),
              "other_orders_moved": others, "late_orders": late,
              "newly_late": {k: x for k, x in late.items() if base_late.get(k, 0) < x},
              "unservable": sorted(inst.customer_ids[n] for n in sol.dropped), "violations": rep.violations,

@@ -77,7 +77,7 @@ def _ids(ids: list[int], k: int) -> str:
     return head + (f" and {len(ids) - k} more" if len(ids) > k else "")
 
 
-def _fmt_time(inst: RoutingInstance):  # type: ignore[no-untyped-def]
+def _fmt_time(inst: RoutingInstance):
     def fmt(t: float) -> str:
         clock = inst.clock(t)
         return clock if clock is not None else f"{inst.real_time(t):g}"

@@ -18,7 +18,7 @@ from tools.routing.stop import MaxRuntime
 _INF = 2**40  # "no window" for PyVRP (its own default is int64 max, which overflows in sums)
 
 
-def to_problem_data(instance: RoutingInstance):  # type: ignore[no-untyped-def]
+def to_problem_data(instance: RoutingInstance):
     """The instance as ``pyvrp.ProblemData`` (location 0 is the depot, clients 1..n)."""
     import pyvrp
 
@@ -30,7 +30,7 @@ def to_problem_data(instance: RoutingInstance):  # type: ignore[no-untyped-def]
     depots = [pyvrp.Depot(0, tw_early=int(inst.ready[0]) if tw and inst.ready is not None else 0, tw_late=horizon)]
     clients = []
     for i in range(1, n1):
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if tw:
             assert inst.ready is not None and inst.due is not None and inst.service is not None
             kwargs = {"service_duration": int(inst.service[i]), "tw_early": int(inst.ready[i]),
@@ -39,8 +39,10 @@ def to_problem_data(instance: RoutingInstance):  # type: ignore[no-untyped-def]
     vehicle = pyvrp.VehicleType(num_available=inst.num_vehicles, capacity=[int(inst.capacity)],
                                 tw_early=depots[0].tw_early, tw_late=horizon)
     dur = inst.duration if tw else np.zeros_like(inst.distance)
-    return pyvrp.ProblemData(locations, clients, depots, [vehicle], [inst.distance.astype(np.int64)],
-                             [dur.astype(np.int64)])
+    # pyvrp's stubs type a matrix's shape as int, so numpy's own array type does not match them
+    return pyvrp.ProblemData(locations, clients, depots, [vehicle],
+                             [inst.distance.astype(np.int64)],  # type: ignore[list-item]
+                             [dur.astype(np.int64)])  # type: ignore[list-item]
 
 
 def solve(instance: RoutingInstance, stop: MaxRuntime, seed: int = 0) -> RouteResult:

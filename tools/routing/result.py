@@ -135,7 +135,7 @@ def route_infos(instance: RoutingInstance, node_routes: list[list[int]], report:
     return out
 
 
-def _time_formatter(instance: RoutingInstance):  # type: ignore[no-untyped-def]
+def _time_formatter(instance: RoutingInstance):
     if instance.shift_start_min is not None:
         return lambda t: instance.clock(t)
     return lambda t: round(instance.real_time(t), 2)

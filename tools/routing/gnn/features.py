@@ -38,6 +38,12 @@ class RoutingArrays:
     due: np.ndarray | None = None
     service: np.ndarray | None = None
 
+    def windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(ready, due, service)`` when the instance has time windows, else ``None``."""
+        if self.ready is None or self.due is None or self.service is None:
+            return None
+        return self.ready, self.due, self.service
+
 
 def knn_edges(dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Directed edges ``(src, dst)``: kNN of every node, depot <-> all customers, symmetrised."""
@@ -67,11 +73,12 @@ def graph_features(arr: RoutingArrays, k: int) -> tuple[np.ndarray, np.ndarray, 
     d_scale = d_scale or 1.0
     demand = np.asarray(arr.demand, float)
     cap = float(arr.capacity) or 1.0
-    has_tw = arr.ready is not None
-    horizon = float(arr.due[0]) if has_tw and float(arr.due[0]) > 0 else 1.0
-    ready = np.asarray(arr.ready, float) / horizon if has_tw else np.zeros(n1)
-    due = np.asarray(arr.due, float) / horizon if has_tw else np.ones(n1)
-    service = np.asarray(arr.service, float) / horizon if has_tw else np.zeros(n1)
+    tw = arr.windows()
+    has_tw = tw is not None
+    horizon = float(tw[1][0]) if tw is not None and float(tw[1][0]) > 0 else 1.0
+    ready = np.asarray(tw[0], float) / horizon if tw is not None else np.zeros(n1)
+    due = np.asarray(tw[1], float) / horizon if tw is not None else np.ones(n1)
+    service = np.asarray(tw[2], float) / horizon if tw is not None else np.zeros(n1)
     n = n1 - 1
     route_size = cap / max(demand[1:].mean(), 1e-9) / max(n, 1)  # fraction of customers one vehicle can carry
     x = np.zeros((n1, NODE_FEATURES), dtype=np.float32)

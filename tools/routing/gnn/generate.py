@@ -54,6 +54,12 @@ class GenInstance:
         """Number of customers."""
         return len(self.coords) - 1
 
+    def windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(ready, due, service)`` when the instance has time windows, else ``None``."""
+        if self.ready is None or self.due is None or self.service is None:
+            return None
+        return self.ready, self.due, self.service
+
     def distance_matrix(self) -> np.ndarray:
         """Travel distances (travel time = distance for VRPTW, as in Solomon's set)."""
         diff = self.coords[:, None, :] - self.coords[None, :, :]
@@ -64,8 +70,9 @@ class GenInstance:
         """Arrays for ``np.savez`` (round-trips through :meth:`from_arrays`)."""
         out = {"coords": self.coords, "demand": self.demand,
                "scalars": np.array([self.capacity, self.num_vehicles], dtype=np.int64)}
-        if self.ready is not None:
-            out.update(ready=self.ready, due=self.due, service=self.service)
+        tw = self.windows()
+        if tw is not None:
+            out.update(ready=tw[0], due=tw[1], service=tw[2])
         return out
 
     @classmethod
@@ -259,10 +266,13 @@ def to_routing_instance(inst: GenInstance):
                               meta=dict(inst.meta))
     else:
         d = solomon_distances(inst.coords)
-        ready = np.rint(inst.ready * 10).astype(np.int64)
-        due = np.maximum(np.floor(inst.due * 10 + 1e-7).astype(np.int64), ready)
+        tw = inst.windows()
+        if tw is None:
+            raise ValueError(f"{inst.name}: a VRPTW instance without time windows")
+        ready = np.rint(tw[0] * 10).astype(np.int64)
+        due = np.maximum(np.floor(tw[1] * 10 + 1e-7).astype(np.int64), ready)
         out = RoutingInstance(inst.name, "vrptw", inst.coords, inst.demand.astype(np.int64), int(inst.capacity),
                               int(inst.num_vehicles), d, d.copy(), dist_scale=10, time_scale=10, ready=ready, due=due,
-                              service=np.rint(inst.service * 10).astype(np.int64), customer_ids=ids,
+                              service=np.rint(tw[2] * 10).astype(np.int64), customer_ids=ids,
                               source="generated", convention="generated, Solomon tenths", meta=dict(inst.meta))
     return out.validate(f"generated instance {inst.name}")

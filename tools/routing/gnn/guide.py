@@ -61,16 +61,18 @@ def _route_feasible(route: list[int], arr: RoutingArrays) -> bool:
     """Capacity and (when present) time-window feasibility of one route from and back to the depot."""
     if float(np.asarray(arr.demand)[route].sum()) > arr.capacity + 1e-9:
         return False
-    if arr.ready is None:
+    tw = arr.windows()
+    if tw is None:
         return True
-    t, prev = float(arr.ready[0]), 0
+    ready, due, service = tw
+    t, prev = float(ready[0]), 0
     for v in route:
-        t = max(t + float(arr.dist[prev, v]), float(arr.ready[v]))
-        if t > float(arr.due[v]) + 1e-9:
+        t = max(t + float(arr.dist[prev, v]), float(ready[v]))
+        if t > float(due[v]) + 1e-9:
             return False
-        t += float(arr.service[v])
+        t += float(service[v])
         prev = v
-    return t + float(arr.dist[prev, 0]) <= float(arr.due[0]) + 1e-9
+    return t + float(arr.dist[prev, 0]) <= float(due[0]) + 1e-9
 
 
 def score_savings_routes(arr: RoutingArrays, prob: np.ndarray, mask: np.ndarray, *, weight: float = 1.0,

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,11 +32,13 @@ def to_pyvrp(inst: GenInstance):
     dist = np.rint(inst.distance_matrix() * scale).astype(np.int64)
     xy = np.rint(inst.coords * scale).astype(np.int64)
     locations = [Location(int(x), int(y)) for x, y in xy]
-    if inst.kind == "vrptw":
-        horizon = int(round(float(inst.due[0]) * scale))
+    tw = inst.windows()
+    if tw is not None:
+        ready, due, service = tw
+        horizon = int(round(float(due[0]) * scale))
         depots = [Depot(0, tw_early=0, tw_late=horizon)]
-        clients = [Client(i, delivery=[int(inst.demand[i])], service_duration=int(round(inst.service[i] * scale)),
-                          tw_early=int(round(inst.ready[i] * scale)), tw_late=int(round(inst.due[i] * scale)))
+        clients = [Client(i, delivery=[int(inst.demand[i])], service_duration=int(round(service[i] * scale)),
+                          tw_early=int(round(ready[i] * scale)), tw_late=int(round(due[i] * scale)))
                    for i in range(1, inst.n + 1)]
         vehicles = [VehicleType(inst.n, capacity=[inst.capacity], tw_early=0, tw_late=horizon)]
     else:
@@ -75,7 +78,8 @@ def routes_to_sequence(routes: list[list[int]]) -> np.ndarray:
 
 def sequence_to_routes(seq: np.ndarray) -> list[list[int]]:
     """Inverse of :func:`routes_to_sequence`."""
-    routes, cur = [], []
+    routes: list[list[int]] = []
+    cur: list[int] = []
     for v in seq.tolist()[1:]:
         if v == 0:
             if cur:
@@ -100,8 +104,9 @@ def build_dataset(out: Path, num_cvrp: int, num_vrptw: int, seed: int, per_100: 
         if not feasible:
             infeasible.append(inst.name)
         costs.append(cost)
-        np.savez_compressed(path, kind=np.array(inst.kind), routes=routes_to_sequence(routes),
-                            cost=np.array(cost), **inst.to_arrays())
+        arrays: dict[str, Any] = {"kind": np.array(inst.kind), "routes": routes_to_sequence(routes),
+                                  "cost": np.array(cost), **inst.to_arrays()}
+        np.savez_compressed(path, **arrays)
         log.info("%d/%d %s n=%d cost=%.1f feasible=%s (%.0fs)", k + 1, len(instances), inst.name, inst.n, cost,
                  feasible, time.perf_counter() - t0)
     meta = {"generator": "tools.routing.gnn.generate.training_set", "seed": seed, "num_cvrp": num_cvrp,

@@ -75,7 +75,7 @@ class GatedGCNLayer(MessagePassing):
         h_new = self.A(h) + num / den
         return h + torch.relu(self.norm_h(h_new)), e + torch.relu(self.norm_e(e_new))
 
-    def message(self, x_j: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def message(self, x_j: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
         return gate * x_j
 
 
