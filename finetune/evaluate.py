@@ -138,27 +138,6 @@ def model_size(model: LocalModel, path: str) -> dict[str, Any]:
     return {"params": model.meta.get("params") or param_count(model.model), "bytes": size}
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Score a model alone on a scenario suite.")
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--suite", type=Path, default=HELDOUT)
-    ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args(argv)
-    model = load_model(a.model, threads=a.threads)
-    rep = evaluate(model, a.suite, a.limit)
-    rep["metrics"].update(model_size(model, a.model))
-    if a.out:
-        a.out.write_text(json.dumps(rep, ensure_ascii=False, indent=1))
-    print_json(rep["metrics"])
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    main()
-
-
 def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prompts: int = 24, rounds: int = 2,
                     max_new_tokens: int = 64) -> dict[str, dict[str, float]]:
     """Greedy tokens/s of each model on the same first-turn prompts, the models interleaved round by round
@@ -199,3 +178,24 @@ def _prefill_seconds(model: LocalModel, prompts: list[list[dict[str, Any]]]) -> 
     with torch.inference_mode():
         model.model(**enc)
     return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Score a model alone on a scenario suite.")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--suite", type=Path, default=HELDOUT)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    model = load_model(a.model, threads=a.threads)
+    rep = evaluate(model, a.suite, a.limit)
+    rep["metrics"].update(model_size(model, a.model))
+    if a.out:
+        a.out.write_text(json.dumps(rep, ensure_ascii=False, indent=1))
+    print_json(rep["metrics"])
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
