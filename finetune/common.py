@@ -163,11 +163,15 @@ def batch_stream(examples: list[Any], tokens_per_batch: int, seed: int, max_len:
         epoch += 1
 
 
-def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
-    """Linear warm-up then cosine decay to 10% of the peak."""
+def lr_at(step: int, total: int, peak: float, warmup: int, time_fraction: float = 0.0) -> float:
+    """Linear warm-up then cosine decay to 10% of the peak.
+
+    The decay follows the step count or ``time_fraction`` (the share of a time cap already used),
+    whichever is further on: a run that its time cap stops still ends annealed, not at a high rate.
+    """
     if step < warmup:
         return peak * (step + 1) / warmup
-    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    p = min(1.0, max((step - warmup) / max(1, total - warmup), time_fraction))
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
@@ -206,18 +210,21 @@ def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]
                 bf16: bool = True) -> dict[str, Any]:
     """A plain AdamW loop over ``stream``; ``groups`` are param groups with a peak ``lr`` each.
 
-    ``loss_fn(model, batch) -> loss``. Stops early (and says so) after ``max_seconds``.
-    Returns the loss curve, steps done, tokens seen and seconds.
+    ``loss_fn(model, batch) -> loss``. Stops early (and says so) after ``max_seconds``; the rate then
+    decays by the clock (:func:`lr_at`), so a capped run still ends annealed.
+    Returns the loss curve, steps done, tokens seen, seconds and what stopped it (``stopped_by``).
     """
     opt = torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=0.0)
     peaks = [g["lr"] for g in groups]
     timer = Timer()
     curve: list[tuple[int, float]] = []
     run, tokens, step = 0.0, 0, 0
+    stopped_by = "steps"
     model.train()
     for step in range(steps):
+        used = timer() / max_seconds if max_seconds else 0.0
         for g, peak in zip(opt.param_groups, peaks, strict=True):
-            g["lr"] = lr_at(step, steps, peak, warmup)
+            g["lr"] = lr_at(step, steps, peak, warmup, used)
         batch = next(stream)
         # bf16 autocast: about 1.5x faster on this machine's AVX512-BF16 CPU; master weights stay fp32
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -233,10 +240,11 @@ def train_steps(model: torch.nn.Module, stream: Iterator[dict[str, torch.Tensor]
             log.info("step %d/%d loss %.4f  %.0f tok/s", step, steps, run, tokens / max(timer(), 1e-6))
         if max_seconds is not None and timer() > max_seconds:
             log.warning("time budget of %.0f s reached at step %d of %d", max_seconds, step + 1, steps)
+            stopped_by = "time"
             break
     model.eval()
     return {"steps": step + 1, "tokens": tokens, "seconds": round(timer(), 1), "final_loss": round(run, 4),
-            "loss_curve": curve}
+            "loss_curve": curve, "stopped_by": stopped_by}
 
 
 def save_tokenizer(tok: Any, out: Path) -> None:

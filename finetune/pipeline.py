@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,26 @@ class Plan:
     # CE students then run one after the other. An earlier session saw two threads run 2-4x slower on
     # an oversubscribed machine: pass --threads 1 there (the students then train side by side)
     threads: int = 2
+    # wall-clock budget of the whole run (0: none). The phases' time caps are then shared out of what is
+    # left, in proportion to each phase's expected time (:class:`Budget`): on a slower day every phase
+    # stops earlier (its rate annealed by the clock) and the run still ends near the budget
+    budget_minutes: float = 120
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
              pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
-             eval_limit=4, threads=1)
+             eval_limit=4, threads=1, budget_minutes=0)
+
+# seconds a step takes at two threads on this machine, at the default sizes (session 16, 3910 pieces:
+# pretraining 0.35-0.41, SFT 0.49, a later round 0.66; a KD step about 0.75x and a CE-only step about 0.4x
+# a pretraining step, session 15). Only their ratios matter: they share the budget out, and a slower or
+# faster machine scales them all
+STEP_SECONDS = {"pretrain": 0.38, "sft": 0.49, "sft_round": 0.55, "kd": 0.29, "ce": 0.15}
+# phases of fixed cost: data and tokenizer, INT8, the held-out evaluation of five models and the speed race
+# (session 14: 17 s for the teacher on two threads, 6-7 s for each student)
+FIXED_SECONDS = {"data": 20.0, "tokenizer": 10.0, "quantize": 10.0, "eval": 120.0}
 
 
 # the KD student's copy after as many sittings as the CE twin trained, for a like-for-like comparison
@@ -152,6 +166,8 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
 def check_plan(plan: Plan) -> None:
     """A ValueError when the per-round settings do not match the round seeds."""
     rounds = len([x for x in plan.sft_round_seeds.split(",") if x.strip()])
+    if plan.budget_minutes < 0:
+        raise ValueError(f"budget_minutes={plan.budget_minutes}: a budget is minutes of wall time, or 0 for none")
     if plan.student_ce_sittings < 0 or plan.student_more_sittings < 0:
         raise ValueError(f"student_ce_sittings={plan.student_ce_sittings}, student_more_sittings="
                          f"{plan.student_more_sittings}: sittings are counts, 0 or more")
@@ -159,6 +175,69 @@ def check_plan(plan: Plan) -> None:
         per_round(getattr(plan, field), rounds, field)
     if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= {1.0, 2.0}:
         raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be 1 or 2")
+
+
+class Budget:
+    """A wall-clock budget for a run, shared out among the phases still to come.
+
+    ``expected`` maps each step of the run (in order) to its expected seconds. :meth:`cap` gives a phase
+    the share of the time left that its expected time is of all the expected time left, never more than
+    the plan's own cap: a run that falls behind shortens every later phase alike, one that runs ahead
+    leaves them their plan caps.
+    """
+
+    def __init__(self, seconds: float | None, expected: dict[str, float]) -> None:
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"budget of {seconds} s: a budget must be positive (or None for none)")
+        self.seconds, self.expected, self.timer = seconds, dict(expected), Timer()
+        self.caps: dict[str, float] = {}
+
+    def share(self, name: str, *, until: str | None = None) -> float:
+        """The share of the time left due to ``name`` (through ``until``, when given)."""
+        names = list(self.expected)
+        later = names[names.index(name):]
+        upto = later[:later.index(until) + 1] if until else [name]
+        total = sum(self.expected[n] for n in later)
+        return sum(self.expected[n] for n in upto) / total if total > 0 else 1.0
+
+    def cap(self, name: str, plan_cap: float, *, until: str | None = None) -> float:
+        """Seconds ``name`` (through ``until``) may take: the plan's cap, or less when the budget is short."""
+        if self.seconds is None or name not in self.expected:
+            return plan_cap
+        left = self.seconds - self.timer()
+        cap = round(min(plan_cap, max(10.0, left * self.share(name, until=until))), 1)
+        self.caps[name] = cap
+        if cap < plan_cap:
+            log.info("budget: %s gets %.0f s of the %.0f s left (its plan cap: %.0f s)", name, cap, left, plan_cap)
+        return cap
+
+
+def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sittings: int,
+                     side_by_side: bool) -> dict[str, float]:
+    """The run's steps in order, each with its expected seconds (:data:`STEP_SECONDS`)."""
+    rounds = [x for x in plan.sft_round_seeds.split(",") if x.strip()]
+    out: dict[str, float] = {}
+    for name in phases:
+        if name == "pretrain":
+            for k, steps in enumerate((plan.pretrain_steps, plan.pretrain2_steps, plan.pretrain3_steps,
+                                       plan.pretrain4_steps), start=1):
+                if steps:
+                    out[f"pretrain{k}"] = steps * STEP_SECONDS["pretrain"]
+        elif name == "sft":
+            out["sft"] = plan.sft_steps * STEP_SECONDS["sft"]
+        elif name == "sft_rounds":
+            for k in range(len(rounds)):
+                out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"]
+        elif name == "distil":
+            def sittings(mode: str, count: int) -> float:
+                steps = plan.student_steps + (count - 1) * plan.student_more_steps if count else 0
+                return steps * STEP_SECONDS[mode]
+
+            kd, ce = sittings("kd", kd_sittings), sittings("ce", ce_sittings)
+            out["distil"] = max(kd, ce) if side_by_side else kd + ce
+        else:
+            out[name] = FIXED_SECONDS[name]
+    return out
 
 
 def check_phases(phases: list[str]) -> list[str]:
@@ -190,6 +269,11 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
+    kd_sittings = 1 + (plan.student_more_sittings if plan.student_more_steps else 0)
+    ce_sittings = min(plan.student_ce_sittings, kd_sittings)
+    side_by_side = (os.cpu_count() or 1) >= 2 * plan.threads
+    budget = Budget(plan.budget_minutes * 60 if plan.budget_minutes else None,
+                    expected_seconds(plan, phases, kd_sittings, ce_sittings, side_by_side))
     if "data" in phases:
         t = Timer()
         write_jsonl(generate(plan.n_pretrain, seed=1), pre)
@@ -209,25 +293,28 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         t = Timer()
         pretrain.main(["--data", str(pre), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
                        "--size", plan.size, "--steps", str(plan.pretrain_steps),
-                       "--max-seconds", str(plan.pretrain_seconds), *common])
+                       "--max-seconds", str(budget.cap("pretrain1", plan.pretrain_seconds)), *common])
         if plan.pretrain2_steps:
             pretrain.main(["--data", str(pre2), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
                            "--resume", str(out / "base"), "--size", plan.size, "--lr", "1e-3",
-                           "--steps", str(plan.pretrain2_steps), "--max-seconds", str(plan.pretrain2_seconds), *common])
+                           "--steps", str(plan.pretrain2_steps),
+                           "--max-seconds", str(budget.cap("pretrain2", plan.pretrain2_seconds)), *common])
         if plan.pretrain3_steps:
             pretrain.main(["--data", str(pre3), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
                            "--resume", str(out / "base"), "--size", plan.size, "--lr", "7e-4", "--seed", "3",
-                           "--steps", str(plan.pretrain3_steps), "--max-seconds", str(plan.pretrain3_seconds), *common])
+                           "--steps", str(plan.pretrain3_steps),
+                           "--max-seconds", str(budget.cap("pretrain3", plan.pretrain3_seconds)), *common])
         if plan.pretrain4_steps:
             pretrain.main(["--data", str(pre4), "--tokenizer", str(out / "tokenizer"), "--out", str(out / "base"),
                            "--resume", str(out / "base"), "--size", plan.size, "--lr", "7e-4", "--seed", "4",
-                           "--steps", str(plan.pretrain4_steps), "--max-seconds", str(plan.pretrain4_seconds), *common])
+                           "--steps", str(plan.pretrain4_steps),
+                           "--max-seconds", str(budget.cap("pretrain4", plan.pretrain4_seconds)), *common])
         times["pretrain"] = t()
     if "sft" in phases:
         t = Timer()
         sft.main(["--data", str(sft_data), "--base", str(out / "base"), "--adapter-out", str(out / "adapter"),
                   "--merged-out", str(out / "teacher"), "--steps", str(plan.sft_steps),
-                  "--max-seconds", str(plan.sft_seconds), "--seed", "1", *common])
+                  "--max-seconds", str(budget.cap("sft", plan.sft_seconds)), "--seed", "1", *common])
         times["sft"] = t()
     if "sft_rounds" in phases:
         for k, (path, weight, lr) in enumerate(zip(round_data, round_weight, round_lr, strict=True), start=2):
@@ -237,7 +324,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             shutil.copytree(out / "teacher", previous)
             sft.main(["--data", str(path), "--base", str(previous), "--stack-on", str(out / "adapter"),
                       "--adapter-out", str(out / "adapter"), "--merged-out", str(out / "teacher"),
-                      "--steps", str(plan.sft_round_steps), "--max-seconds", str(plan.sft_round_seconds),
+                      "--steps", str(plan.sft_round_steps),
+                      "--max-seconds", str(budget.cap(f"sft_round{k}", plan.sft_round_seconds)),
                       "--lr", str(lr), "--seed", str(k), "--value-weight", str(weight), *common])
             times[f"sft_round{k}"] = t()
     if "distil" in phases:
@@ -246,8 +334,6 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         # the students see every SFT round's conversations: more variety at the same number of steps
         data_files = [str(p) for p in (sft_data, *round_data)]
         jobs: dict[str, list[list[str]]] = {}
-        kd_sittings = 1 + (plan.student_more_sittings if plan.student_more_steps else 0)
-        ce_sittings = min(plan.student_ce_sittings, kd_sittings)
         sittings = {"kd": (kd_sittings, out / "student"), "ce": (ce_sittings, work / "student-ce")}
         shutil.rmtree(work / "student-ce", ignore_errors=True)
         shutil.rmtree(work / KD_AT_CE_STEPS, ignore_errors=True)
@@ -269,11 +355,22 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         from concurrent.futures import ProcessPoolExecutor
 
         t = Timer()
-        side_by_side = 2 if (os.cpu_count() or 1) >= 2 * plan.threads else 1
+        # each job's sittings share the distillation's part of the budget by their expected times; run one
+        # after the other, the KD student must be done by its share of it, the CE twin by the end
+        expected = {mode: [_sitting_steps(argv) * STEP_SECONDS[mode] for argv in argvs] for mode, argvs in jobs.items()}
+        job_caps = [sum(_sitting_cap(argv) for argv in argvs) for argvs in jobs.values()]
+        phase_cap = budget.cap("distil", (max if side_by_side else sum)(job_caps, default=0.0))
+        deadline: dict[str, float | None] = dict.fromkeys(jobs)
+        if budget.seconds is not None:
+            whole = sum(sum(e) for e in expected.values()) or 1.0
+            kd_part = sum(expected.get("kd", [])) / whole
+            for mode in jobs:
+                deadline[mode] = time.time() + phase_cap * (kd_part if mode == "kd" and not side_by_side else 1.0)
         # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
-        with ProcessPoolExecutor(max_workers=side_by_side, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for fut in [pool.submit(_distil_sittings, argvs, kd_snapshot if mode == "kd" else None)
-                        for mode, argvs in jobs.items()]:
+        with ProcessPoolExecutor(max_workers=2 if side_by_side else 1,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            for fut in [pool.submit(_distil_sittings, argvs, kd_snapshot if mode == "kd" else None,
+                                    deadline[mode], expected[mode]) for mode, argvs in jobs.items()]:
                 fut.result()
         times["distil_kd_and_ce"] = t()
     if "quantize" in phases:
@@ -307,6 +404,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             results["comparison"] = compare(results)
             write_meta(out / "student", comparison=results["comparison"])
     summary = {"plan": asdict(plan), "phase_seconds": {k: round(v, 1) for k, v in times.items()},
+               "budget": {"minutes": plan.budget_minutes or None, "expected_seconds": budget.expected,
+                          "caps_given": budget.caps},
                "total_seconds": round(t_all(), 1), "results": results,
                "sizes": {p.name: dir_size(p) for p in out.iterdir() if p.is_dir()},
                "data_hash": {"pretrain": _hash(pre), "pretrain2": _hash(pre2), "pretrain3": _hash(pre3), "pretrain4": _hash(pre4),
@@ -315,13 +414,29 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     return summary
 
 
-def _distil_sittings(sittings: list[list[str]], snapshot: tuple[int, Path] | None = None) -> None:
+def _sitting_steps(argv: list[str]) -> int:
+    return int(argv[argv.index("--steps") + 1])
+
+
+def _sitting_cap(argv: list[str]) -> float:
+    return float(argv[argv.index("--max-seconds") + 1])
+
+
+def _distil_sittings(sittings: list[list[str]], snapshot: tuple[int, Path] | None = None,
+                     deadline: float | None = None, expected: list[float] | None = None) -> None:
     """Run one student's distillation sittings in order (a worker process per student); with
-    ``snapshot=(k, folder)``, copy the student to ``folder`` after its k-th sitting."""
+    ``snapshot=(k, folder)``, copy the student to ``folder`` after its k-th sitting. With a ``deadline``
+    (``time.time()``), each sitting's time cap is its share of the time left, by the ``expected`` seconds."""
     # a spawned worker starts with bare logging: without this the students' progress never shows
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO)
     for k, argv in enumerate(sittings, start=1):
+        if deadline is not None and expected:
+            rest = sum(expected[k - 1:]) or 1.0
+            cap = min(_sitting_cap(argv), max(10.0, (deadline - time.time()) * expected[k - 1] / rest))
+            argv = [*argv]
+            argv[argv.index("--max-seconds") + 1] = str(round(cap, 1))
+            log.info("budget: distillation sitting %d gets %.0f s", k, cap)
         distil.main(argv)
         if snapshot and snapshot[0] == k:
             shutil.copytree(Path(argv[argv.index("--out") + 1]), snapshot[1], dirs_exist_ok=True)

@@ -4,6 +4,7 @@ the tokenizer never merges digits; the smoke pipeline runs end to end."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,9 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     """The CI pipeline: every phase at tiny sizes, into a temp folder, never the shipped artifacts."""
     from finetune import pipeline
 
-    summary = pipeline.main(["--smoke", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")])
+    # a budget that the tiny sizes never reach: the budget's bookkeeping runs, nothing is cut short
+    summary = pipeline.main(["--smoke", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"),
+                             "--set", "budget_minutes=600"])
     for name in ("tokenizer", "base", "adapter", "teacher", "student", "student-int8"):
         assert (tmp_path / "out" / name / "meta.json").is_file(), name
     res = summary["results"]
@@ -129,6 +132,50 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     for twin in ("student-ce", pipeline.KD_AT_CE_STEPS):
         assert not json.loads((tmp_path / "work" / twin / "meta.json").read_text())["config"].get("earlier_steps"), twin
     assert pipeline.KD_AT_CE_STEPS in res and "kd_minus_ce_exact" in res["comparison"]
+    caps = summary["budget"]["caps_given"]
+    assert set(caps) == {"pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft", "sft_round2", "distil"}
+    # the plan's caps: nothing binds (the smoke plan's one-thread students run side by side on two cores)
+    side_by_side = (os.cpu_count() or 1) >= 2
+    assert caps["pretrain1"] == 60.0 and caps["distil"] == (60 + 30 if side_by_side else 60 + 30 + 60)
+    assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["train"]["stopped_by"] == "steps"
+
+
+def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_cap() -> None:
+    from finetune import pipeline
+
+    budget = pipeline.Budget(200.0, {"a": 100.0, "b": 300.0})
+    assert budget.cap("a", 1000.0) == pytest.approx(50.0, abs=0.5)  # a quarter of the 200 s left
+    assert budget.cap("b", 1000.0) == pytest.approx(200.0, abs=0.5)  # the last phase gets all that is left
+    assert budget.cap("b", 20.0) == 20.0  # a plan cap below the share stands
+    assert budget.cap("a", 80.0, until="b") == 80.0
+    assert pipeline.Budget(None, {"a": 1.0}).cap("a", 7.0) == 7.0  # no budget: the plan's cap
+    with pytest.raises(ValueError, match="must be positive"):
+        pipeline.Budget(0.0, {})
+    with pytest.raises(SystemExit, match="budget_minutes=-5"):
+        pipeline.main(["--set", "budget_minutes=-5", "--phases", "eval"])
+    # the default plan, two threads on two cores: the students one after the other
+    plan = pipeline.Plan()
+    expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
+    assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
+                              "sft_round2", "sft_round3", "sft_round4", "distil", "quantize", "eval"]
+    assert expected["distil"] == pytest.approx(15000 * pipeline.STEP_SECONDS["kd"] + 5000 * pipeline.STEP_SECONDS["ce"])
+
+
+def test_a_time_capped_run_ends_annealed() -> None:
+    from finetune.common import lr_at, train_steps
+
+    assert lr_at(100, 1000, 1.0, 10) > 0.9  # early by steps and by the clock
+    assert lr_at(100, 1000, 1.0, 10, time_fraction=1.0) == pytest.approx(0.1)  # the clock ran out
+    assert lr_at(999, 1000, 1.0, 10, time_fraction=0.2) == pytest.approx(0.1, abs=1e-3)  # the steps ran out
+    model = torch.nn.Linear(4, 1)
+    batch = {"x": torch.ones(2, 4), "attention_mask": torch.ones(2, 4)}
+    stream = iter(lambda: batch, None)
+    stats = train_steps(model, stream, 10_000, [{"params": list(model.parameters()), "lr": 1e-3}],
+                        lambda m, b: m(b["x"]).pow(2).mean(), max_seconds=0.3, bf16=False)
+    assert stats["stopped_by"] == "time" and stats["steps"] < 10_000
+    stats = train_steps(model, stream, 5, [{"params": list(model.parameters()), "lr": 1e-3}],
+                        lambda m, b: m(b["x"]).pow(2).mean(), max_seconds=60, bf16=False)
+    assert stats["stopped_by"] == "steps" and stats["steps"] == 5
 
 
 def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> None:
