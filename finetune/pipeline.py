@@ -358,8 +358,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         # each job's sittings share the distillation's part of the budget by their expected times; run one
         # after the other, the KD student must be done by its share of it, the CE twin by the end
         expected = {mode: [_sitting_steps(argv) * STEP_SECONDS[mode] for argv in argvs] for mode, argvs in jobs.items()}
-        job_caps = [sum(_sitting_cap(argv) for argv in argvs) for argvs in jobs.values()]
-        phase_cap = budget.cap("distil", (max if side_by_side else sum)(job_caps, default=0.0))
+        phase_cap = budget.cap("distil", jobs_cap([[_sitting_cap(argv) for argv in argvs] for argvs in jobs.values()],
+                                                  side_by_side))
         deadline: dict[str, float | None] = dict.fromkeys(jobs)
         if budget.seconds is not None:
             whole = sum(sum(e) for e in expected.values()) or 1.0
@@ -412,6 +412,12 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                              "sft": _hash(sft_data), **{p.stem: _hash(p) for p in round_data}}}
     (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     return summary
+
+
+def jobs_cap(sitting_caps: list[list[float]], side_by_side: bool) -> float:
+    """The distillation's plan cap: its jobs' sittings one after another, the jobs side by side or not."""
+    per_job = [sum(caps) for caps in sitting_caps]
+    return max(per_job, default=0.0) if side_by_side else sum(per_job)
 
 
 def _sitting_steps(argv: list[str]) -> int:

@@ -158,6 +158,9 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
     assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
                               "sft_round2", "sft_round3", "sft_round4", "distil", "quantize", "eval"]
+    assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
+    assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
+    assert pipeline.jobs_cap([], side_by_side=False) == 0
     assert expected["distil"] == pytest.approx(15000 * pipeline.STEP_SECONDS["kd"] + 5000 * pipeline.STEP_SECONDS["ce"])
 
 
