@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 import torch
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tokens-per-batch", type=int, default=4096)
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--max-seconds", type=float, default=None)
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="wall-clock time (epoch seconds) to stop by, loading included (the pipeline's budget)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--value-weight", type=float, default=1.0,
@@ -104,8 +107,13 @@ def main(argv: list[str] | None = None) -> None:
         return kd_loss(logits, t_logits, b["labels"], b["attention_mask"], a.temperature, a.alpha, b.get("weights"))
 
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 2, a.max_len, tok.pad_token_id)
+    max_seconds = a.max_seconds
+    if a.deadline is not None:
+        # the data and the models took time to load: that came out of the same budget
+        left = max(1.0, a.deadline - time.time())
+        max_seconds = left if max_seconds is None else min(max_seconds, left)
     stats = train_steps(student, stream, a.steps, [{"params": list(student.parameters()), "lr": a.lr}], loss_fn,
-                        max_seconds=a.max_seconds)
+                        max_seconds=max_seconds)
     # transformers wraps .to with functools.wraps, and mypy then reads the dtype as self
     student.to(torch.bfloat16).save_pretrained(a.out)  # type: ignore[arg-type]
     save_tokenizer(tok, a.out)
