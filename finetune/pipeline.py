@@ -177,7 +177,7 @@ def check_plan(plan: Plan) -> None:
 class Budget:
     """A wall-clock budget for a run, shared out among the phases still to come.
 
-    ``expected`` maps each step of the run (in order) to its expected seconds. :meth:`cap` gives a phase
+    ``expected`` maps each phase of the run (in order) to its expected seconds. :meth:`cap` gives a phase
     the share of the time left that its expected time is of all the expected time left, never more than
     the plan's own cap: a run that falls behind shortens every later phase alike, one that runs ahead
     leaves them their plan caps.
@@ -189,20 +189,18 @@ class Budget:
         self.seconds, self.expected, self.timer = seconds, dict(expected), Timer()
         self.caps: dict[str, float] = {}
 
-    def share(self, name: str, *, until: str | None = None) -> float:
-        """The share of the time left due to ``name`` (through ``until``, when given)."""
+    def share(self, name: str) -> float:
+        """The share of the time left due to ``name``."""
         names = list(self.expected)
-        later = names[names.index(name):]
-        upto = later[:later.index(until) + 1] if until else [name]
-        total = sum(self.expected[n] for n in later)
-        return sum(self.expected[n] for n in upto) / total if total > 0 else 1.0
+        total = sum(self.expected[n] for n in names[names.index(name):])
+        return self.expected[name] / total if total > 0 else 1.0
 
-    def cap(self, name: str, plan_cap: float, *, until: str | None = None) -> float:
-        """Seconds ``name`` (through ``until``) may take: the plan's cap, or less when the budget is short."""
+    def cap(self, name: str, plan_cap: float) -> float:
+        """Seconds ``name`` may take: the plan's cap, or less when the budget is short."""
         if self.seconds is None or name not in self.expected:
             return plan_cap
         left = self.seconds - self.timer()
-        cap = round(min(plan_cap, max(10.0, left * self.share(name, until=until))), 1)
+        cap = round(min(plan_cap, max(10.0, left * self.share(name))), 1)
         self.caps[name] = cap
         if cap < plan_cap:
             log.info("budget: %s gets %.0f s of the %.0f s left (its plan cap: %.0f s)", name, cap, left, plan_cap)
@@ -211,7 +209,8 @@ class Budget:
 
 def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sittings: int,
                      side_by_side: bool) -> dict[str, float]:
-    """The run's steps in order, each with its expected seconds (:data:`STEP_SECONDS`)."""
+    """The run's phases in order (the pretraining stages and SFT rounds apart), each with its expected
+    seconds (:data:`STEP_SECONDS`, :data:`FIXED_SECONDS`)."""
     rounds = [x for x in plan.sft_round_seeds.split(",") if x.strip()]
     out: dict[str, float] = {}
     for name in phases:

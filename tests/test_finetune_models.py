@@ -147,7 +147,6 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     assert budget.cap("a", 1000.0) == pytest.approx(50.0, abs=0.5)  # a quarter of the 200 s left
     assert budget.cap("b", 1000.0) == pytest.approx(200.0, abs=0.5)  # the last phase gets all that is left
     assert budget.cap("b", 20.0) == 20.0  # a plan cap below the share stands
-    assert budget.cap("a", 80.0, until="b") == 80.0
     assert pipeline.Budget(None, {"a": 1.0}).cap("a", 7.0) == 7.0  # no budget: the plan's cap
     with pytest.raises(ValueError, match="must be positive"):
         pipeline.Budget(0.0, {})
