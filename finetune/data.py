@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,16 @@ log = logging.getLogger(__name__)
 
 # Generator breadth: 1 is the generator every shipped data seed was drawn with; 2 (session 14) adds the
 # phrasings in the ``*_MORE`` lists below. Extra options change the random stream, so they are only
-# offered at breadth 2 and the breadth-1 seeds still reproduce the shipped data hashes.
+# offered at breadth 2 and the breadth-1 seeds still reproduce the shipped data hashes. Breadth 3
+# (session 17) adds, on top of 2: follow-ups that keep the earlier turn's settings ("now 2 minutes" after
+# "C101 with 8 vans" keeps the 8 vans), turns that ask for two tools at once, dataset names of more shapes
+# ("Riverside-West-07", "tg-songjiang-0916"), and Chinese typed with spaces around Latin names.
 _BREADTH = 1
+BREADTHS = (1, 2, 3)
 
 
 def _wide(base: list[Any], extra: list[Any]) -> list[Any]:
-    """``base``, plus ``extra`` when generating at breadth 2."""
+    """``base``, plus ``extra`` when generating at breadth 2 or more."""
     return base + extra if _BREADTH > 1 else base
 
 # ----------------------------------------------------------------------------- numbers
@@ -143,7 +148,40 @@ def _name_part(rng: random.Random) -> str:
     return rng.choice(_WORDS + _PLACES) if rng.random() < 0.5 else _random_word(rng)
 
 
+_PINYIN = ["songjiang", "pudong", "minhang", "baoshan", "jiading", "qingpu", "haidian", "chaoyang", "tianhe", "nanshan",
+           "futian", "xihu", "jiangning", "wuhou", "yuhang", "longgang", "huangpu", "changning", "xuhui", "shunyi"]
+_TITLE = ["Riverside", "Harbour", "Lakeside", "Hilltop", "Central", "Old", "New", "Upper", "Lower", "Market", "Station",
+          "Bay", "Park", "Garden", "Cold", "Fresh", "Metro", "Union", "Kings", "Mill", "Bridge", "North", "South", "East",
+          "West"]
+
+
+def _shaped_name(rng: random.Random, shop: bool = False) -> str:
+    """Name shapes added at breadth 3: Title-Case words, pinyin places, dates as MMDD, site codes, dots."""
+    def title() -> str:
+        return rng.choice(_TITLE) if rng.random() < 0.6 else _random_word(rng).capitalize()
+
+    def pinyin() -> str:
+        return rng.choice(_PINYIN) if rng.random() < 0.6 else _random_word(rng)
+
+    mmdd = f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    site = rng.choice(["dc", "wh", "hub", "depot", "cdc", "rdc", "store"] if not shop else ["line", "cell", "shop", "ws", "plant"])
+    return rng.choice([
+        f"{title()}-{title()}-{rng.randint(1, 40):02d}",
+        f"{rng.choice('abcdefghjklmnpqrstwxyz')}{rng.choice('abcdefghjklmnpqrstwxyz')}-{pinyin()}-{mmdd}",
+        f"{pinyin()}_{site}_{mmdd}",
+        f"{rng.choice(['BJ', 'SH', 'GZ', 'SZ', 'HZ', 'CD', 'WH', 'NJ', 'XA', 'TJ'])}{rng.randint(1, 30):02d}-"
+        f"{rng.choice(['AM', 'PM', 'NIGHT', 'A', 'B', 'EXP'])}",
+        f"{site}{rng.randint(1, 9)}.{pinyin()}",
+        f"{title()}{title()}{rng.randint(1, 99)}",
+        f"{pinyin()}-{rng.randint(2024, 2027)}W{rng.randint(1, 52):02d}",
+        f"{title()} {title()}" if rng.random() < 0.15 else f"{pinyin()}-{site}-{rng.randint(1, 9)}",
+        f"{site.upper()}-{rng.randint(100, 999)}",
+    ])
+
+
 def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
+    if _BREADTH > 2 and rng.random() < 0.35:
+        return _shaped_name(rng, shop)
     place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
     if rng.random() < 0.55:
         place = _random_word(rng)
@@ -222,7 +260,20 @@ def style_zh(rng: random.Random, text: str) -> str:
                       "，辛苦了", "，急", "好吗", "行吗"])
     if pre and text.startswith(("请", "帮", "麻烦", "给")):
         pre = ""
-    return pre + text + suf
+    out = pre + text + suf
+    if _BREADTH > 2 and rng.random() < 0.3:
+        out = spaced_latin(out)
+    return out
+
+
+_LATIN_RUN = re.compile(r"[A-Za-z0-9#][A-Za-z0-9_.#\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+def spaced_latin(text: str) -> str:
+    """Chinese as many people type it, with spaces around Latin names and numbers ("给 C101 排线，用 8 辆车")."""
+    out = _LATIN_RUN.sub(lambda m: f" {m.group(0)} ", text)
+    out = re.sub(r" {2,}", " ", out).strip()
+    return re.sub(r" ([，。！？、；：）”])", r"\1", re.sub(r"([（“]) ", r"\1", out))
 
 
 def style(rng: random.Random, text: str, lang: str) -> str:
@@ -1200,6 +1251,21 @@ class _Conv:
         if answer:
             self.messages.append({"role": "assistant", "content": answer_for(self.rng, call, res, self.lang)})
 
+    def calls_turn(self, user: str, calls: list[tuple[str, dict[str, Any]]]) -> None:
+        """One request that needs several tools: one assistant message with every call, then each result."""
+        for name, args in calls:
+            validate_call(name, args)
+        self.messages.append({"role": "user", "content": user})
+        self.messages.append({"role": "assistant", "tool_calls": [{"name": n, "arguments": a} for n, a in calls]})
+        answers = []
+        for name, args in calls:
+            if name in ("plan_routes", "replan"):
+                self.plan_no += 1
+            res = fake_result(self.rng, {"name": name, "arguments": args}, self.plan_no)
+            self.messages.append({"role": "tool", "content": json.dumps(res, ensure_ascii=False)})
+            answers.append(answer_for(self.rng, {"name": name, "arguments": args}, res, self.lang))
+        self.messages.append({"role": "assistant", "content": ("" if self.lang == "zh" else " ").join(answers)})
+
     def text_turn(self, user: str, reply: str) -> None:
         self.messages.append({"role": "user", "content": user})
         self.messages.append({"role": "assistant", "content": reply})
@@ -1218,10 +1284,42 @@ def _no_tool(rng: random.Random, conv: _Conv) -> None:
         conv.text_turn(style(rng, text, lang), no_tool_reply(rng, "missing", lang, which))
 
 
+_THEN_EN = [" and ", ", then ", ". Also ", "; and ", " - also ", ", plus ", " and then ", ". After that "]
+_THEN_ZH = ["，然后", "，另外", "；", "，顺便", "。还有，", "，再", "，同时", "。另外"]
+
+
+def _two_tools(rng: random.Random, conv: _Conv) -> None:
+    """Breadth 3: one turn asking for two different tools ("route C101 and schedule ft06")."""
+    lang = conv.lang
+    first, second = rng.sample([t for t, _ in SINGLE if t != "none"], 2)
+    t1, a1 = _single_request(rng, lang, first)
+    t2, a2 = _single_request(rng, lang, second)
+    t1 = t1.rstrip(" .!?。！？～")
+    copied = [v for v in a2.values() if isinstance(v, str)]
+    if lang == "en" and rng.random() < 0.7 and not t2[:2].isupper() and not any(t2.startswith(v) for v in copied):
+        t2 = t2[:1].lower() + t2[1:]
+    conv.calls_turn(t1 + rng.choice(_THEN_EN if lang == "en" else _THEN_ZH) + t2, [(first, a1), (second, a2)])
+
+
+def _carried_schedule(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """A schedule follow-up keeps the earlier method and its settings unless it names another method."""
+    if "method" in now:
+        return now
+    out = {**before, **now}
+    if out.get("method") not in (None, "rl"):
+        out.pop("rollouts", None)
+    if out.get("method") not in (None, "cp_sat", "compare"):
+        out.pop("time_limit_s", None)
+    return _order(out, "schedule_jobs")
+
+
 def conversation(rng: random.Random) -> dict[str, Any]:
     """One generated conversation: ``{"lang", "messages"}`` (OpenAI-style messages, system prompt omitted)."""
     lang = "en" if rng.random() < 0.5 else "zh"
     conv = _Conv(rng, lang)
+    if _BREADTH > 2 and rng.random() < 0.06:
+        _two_tools(rng, conv)
+        return {"lang": lang, "messages": conv.messages}
     if rng.random() < 0.7:
         tool = rng.choices([t for t, _ in SINGLE], [w for _, w in SINGLE])[0]
         if tool == "none":
@@ -1254,7 +1352,7 @@ def conversation(rng: random.Random) -> dict[str, Any]:
         return {"lang": lang, "messages": conv.messages}
     if flow == "routing" or flow == "mixed":
         text, args = req_plan_routes(rng, lang)
-        ds = args["dataset"]
+        ds, settings = args["dataset"], args
         conv.call_turn(text, "plan_routes", args)
         for _ in range(rng.randint(1, 2)):
             r = rng.random()
@@ -1266,6 +1364,8 @@ def conversation(rng: random.Random) -> dict[str, Any]:
                 conv.call_turn(t, "explain_plan", a, answer=rng.random() < 0.7)
             elif r < 0.75:
                 t, a = req_plan_routes(rng, lang, ds=ds, ref=True)
+                if _BREADTH > 2:  # "now 2 minutes" keeps the vans and objective asked for before
+                    a = settings = {**settings, **a}
                 conv.call_turn(t, "plan_routes", _order(a, "plan_routes"))
             elif r < 0.8 and flow == "mixed":
                 t, a = req_search(rng, lang)
@@ -1275,11 +1375,13 @@ def conversation(rng: random.Random) -> dict[str, Any]:
         return {"lang": lang, "messages": conv.messages}
     if flow == "shop":
         text, args = req_schedule(rng, lang)
-        ds = args["dataset"]
+        ds, settings = args["dataset"], args
         conv.call_turn(text, "schedule_jobs", args)
         for _ in range(rng.randint(1, 2)):
             if rng.random() < 0.75:
                 t, a = req_schedule(rng, lang, ds=ds, ref=True)
+                if _BREADTH > 2:
+                    a = settings = _carried_schedule(settings, a)
                 conv.call_turn(t, "schedule_jobs", _order(a, "schedule_jobs"), answer=rng.random() < 0.7)
             else:
                 _no_tool(rng, conv)
@@ -1293,10 +1395,10 @@ def conversation(rng: random.Random) -> dict[str, Any]:
 
 
 def generate(n: int, seed: int, breadth: int = 1) -> list[dict[str, Any]]:
-    """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings
-    (breadth 1 reproduces every shipped data seed)."""
-    if breadth not in (1, 2):
-        raise ValueError(f"breadth must be 1 or 2, got {breadth!r}")
+    """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings, ``3`` the
+    session-17 shapes (carried settings, two tools in one turn); breadth 1 reproduces every shipped data seed."""
+    if breadth not in BREADTHS:
+        raise ValueError(f"breadth must be one of {BREADTHS}, got {breadth!r}")
     global _BREADTH
     rng = random.Random(seed)
     before, _BREADTH = _BREADTH, breadth
@@ -1329,7 +1431,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--breadth", type=int, default=1, choices=[1, 2], help="2 adds the session-14 phrasings")
+    ap.add_argument("--breadth", type=int, default=1, choices=list(BREADTHS),
+                    help="2 adds the session-14 phrasings, 3 the session-17 shapes")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     rows = generate(a.n, a.seed, a.breadth)

@@ -36,7 +36,7 @@ from typing import Any
 
 from finetune import distil, pretrain, quantize, sft, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
-from finetune.data import data_hash, generate, write_jsonl
+from finetune.data import BREADTHS, data_hash, generate, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def check_plan(plan: Plan) -> None:
                          f"{plan.student_more_sittings}: sittings are counts, 0 or more")
     for field in ("sft_round_value_weight", "sft_round_lr"):
         per_round(getattr(plan, field), rounds, field)
-    if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= {1.0, 2.0}:
-        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be 1 or 2")
+    if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= set(map(float, BREADTHS)):
+        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
 
 
 class Budget:

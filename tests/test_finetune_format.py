@@ -125,8 +125,41 @@ def test_breadth_two_adds_phrasings_and_leaves_the_shipped_seeds_alone() -> None
     assert sum(text.count(k) for k in markers) >= 5
     narrow = "\n".join(m["content"].lower() for r in generate(1500, seed=7) for m in r["messages"] if m["role"] == "user")
     assert sum(narrow.count(k) for k in markers) == 0
-    with pytest.raises(ValueError, match="breadth must be 1 or 2"):
-        generate(3, seed=1, breadth=3)
+    with pytest.raises(ValueError, match=r"breadth must be one of \(1, 2, 3\), got 4"):
+        generate(3, seed=1, breadth=4)
+
+
+def test_breadth_three_carries_settings_asks_for_two_tools_and_spaces_latin_in_chinese() -> None:
+    from finetune.data import data_hash, spaced_latin
+
+    # breadth 2 (the shipped fourth round, seed 12) must not move either
+    assert data_hash(generate(500, seed=12, breadth=2)) == "4b70280639a0450e"
+    rows = generate(2000, seed=13, breadth=3)
+    two_call = carried = follow_ups = spaced = 0
+    for r in rows:
+        ms = r["messages"]
+        calls = [m["tool_calls"] for m in ms if m.get("tool_calls")]
+        for group in calls:
+            for c in group:
+                validate_call(c["name"], c["arguments"])
+        two_call += sum(len(g) == 2 and g[0]["name"] != g[1]["name"] for g in calls)
+        routes = [g[0]["arguments"] for g in calls if len(g) == 1 and g[0]["name"] == "plan_routes"]
+        for before, now in zip(routes, routes[1:], strict=False):
+            follow_ups += 1
+            # a follow-up keeps every earlier setting it does not change
+            assert set(before) <= set(now), (before, now)
+            carried += len(before) > 1
+        spaced += r["lang"] == "zh" and any(m["role"] == "user" and " " in m["content"] for m in ms)
+    assert two_call >= 60 and follow_ups >= 50 and carried >= 25 and spaced >= 100
+    # every two-call turn is followed by one tool result per call
+    for r in rows:
+        ms = r["messages"]
+        for i, m in enumerate(ms):
+            if len(m.get("tool_calls") or []) == 2:
+                assert [x["role"] for x in ms[i + 1:i + 3]] == ["tool", "tool"]
+    assert spaced_latin("给C101排线，用8辆车") == "给 C101 排线，用 8 辆车"
+    assert spaced_latin("“tg-songjiang-0916”排一下") == "“tg-songjiang-0916”排一下"
+    assert spaced_latin("数据集east_dc_0312。") == "数据集 east_dc_0312。"
 
 
 @pytest.mark.parametrize("space_split", [False, True])

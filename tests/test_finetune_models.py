@@ -188,8 +188,8 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
     with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4' must be comma-separated numbers"):
         pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="breadth must be 1 or 2"):
-        pipeline.main(["--set", "sft_round_breadth=3", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
+        pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
         pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
     assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
