@@ -21,8 +21,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from finetune.common import (
     batch_stream,
-    encode_conversation,
-    encode_weighted,
+    encode_rows,
     masked_ce,
     param_count,
     read_meta,
@@ -78,12 +77,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="loss weight on the tool-call argument values (1 = every token alike)")
     ap.add_argument("--init", type=Path, default=None,
                     help="continue from this student (a longer run in two sittings) instead of a new model")
+    ap.add_argument("--encode-cache", type=Path, default=None,
+                    help="keep the encoded conversations in this folder for later sittings (the pipeline's work folder)")
     a = ap.parse_args(argv)
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.teacher)
     rows = [row for path in a.data for row in read_jsonl(path)]
-    examples: list = [encode_weighted(tok, r["messages"], a.value_weight) if a.value_weight != 1.0 else
-                      encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    rows_hash = data_hash(rows)
+    examples = encode_rows(tok, rows, a.value_weight, a.encode_cache, rows_hash)
     student: PreTrainedModel
     if a.init is not None:
         student = AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32)
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                config={**student.config.to_dict(), **info, "mode": a.mode, "temperature": a.temperature,
                        "alpha": a.alpha if a.mode == "kd" else 0.0, "lr": a.lr, "steps": a.steps, "seed": a.seed,
                        "teacher": str(a.teacher), "value_weight": a.value_weight},
-               params=param_count(student), teacher_params=t_params, data_hash=data_hash(rows), train=stats,
+               params=param_count(student), teacher_params=t_params, data_hash=rows_hash, train=stats,
                train_time_s=stats["seconds"])
     log.info("%s student (%d params) -> %s", a.mode, param_count(student), a.out)
 

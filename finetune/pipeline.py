@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from finetune import distil, pretrain, quantize, sft, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
@@ -329,7 +329,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         # train side by side, one thread each
         # the students see every SFT round's conversations: more variety at the same number of steps
         data_files = [str(p) for p in (sft_data, *round_data)]
-        jobs: dict[str, list[list[str]]] = {}
+        jobs: dict[str, list[Sitting]] = {}
         sittings = {"kd": (kd_sittings, out / "student"), "ce": (ce_sittings, work / "student-ce")}
         shutil.rmtree(work / "student-ce", ignore_errors=True)
         shutil.rmtree(work / KD_AT_CE_STEPS, ignore_errors=True)
@@ -338,13 +338,15 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                 continue
             first = ["--teacher", str(out / "teacher"), "--data", *data_files, "--out", str(dest), "--mode", mode,
                      "--size", plan.student_size, "--value-weight", str(plan.student_value_weight),
-                     "--steps", str(plan.student_steps), "--max-seconds", str(plan.student_seconds), *common]
-            jobs[mode] = [first]
+                     "--encode-cache", str(work / "encoded")]
+            jobs[mode] = [Sitting([*first, "--steps", str(plan.student_steps), "--max-seconds", str(plan.student_seconds),
+                                   *common], plan.student_steps, plan.student_seconds)]
             # later sittings continue from the previous one's weights, each at half the peak rate before it
             for k in range(count - 1):
-                jobs[mode].append([*first[:first.index("--steps")], "--init", str(dest), "--steps",
-                                   str(plan.student_more_steps), "--max-seconds", str(plan.student_more_seconds),
-                                   "--lr", str(plan.student_more_lr / 2**k), "--seed", str(k + 1), *common])
+                jobs[mode].append(Sitting([*first, "--init", str(dest), "--steps", str(plan.student_more_steps),
+                                           "--max-seconds", str(plan.student_more_seconds),
+                                           "--lr", str(plan.student_more_lr / 2**k), "--seed", str(k + 1), *common],
+                                          plan.student_more_steps, plan.student_more_seconds))
         # the KD student's copy after the CE twin's last sitting, when it trains on past it
         kd_snapshot = (ce_sittings, work / KD_AT_CE_STEPS) if 0 < ce_sittings < kd_sittings else None
         import multiprocessing
@@ -353,9 +355,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         t = Timer()
         # each job's sittings share the distillation's part of the budget by their expected times; run one
         # after the other, the KD student must be done by its share of it, the CE twin by the end
-        expected = {mode: [_sitting_steps(argv) * STEP_SECONDS[mode] for argv in argvs] for mode, argvs in jobs.items()}
-        phase_cap = budget.cap("distil", jobs_cap([[_sitting_cap(argv) for argv in argvs] for argvs in jobs.values()],
-                                                  side_by_side))
+        expected = {mode: [st.steps * STEP_SECONDS[mode] for st in job] for mode, job in jobs.items()}
+        phase_cap = budget.cap("distil", jobs_cap([[st.cap for st in job] for job in jobs.values()], side_by_side))
         deadline: dict[str, float | None] = dict.fromkeys(jobs)
         if budget.seconds is not None:
             whole = sum(sum(e) for e in expected.values()) or 1.0
@@ -365,8 +366,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         # spawn, not fork: a forked child of a process that already ran torch can hang in OpenMP
         with ProcessPoolExecutor(max_workers=2 if side_by_side else 1,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            for fut in [pool.submit(_distil_sittings, argvs, kd_snapshot if mode == "kd" else None,
-                                    deadline[mode], expected[mode]) for mode, argvs in jobs.items()]:
+            for fut in [pool.submit(_distil_sittings, job, kd_snapshot if mode == "kd" else None,
+                                    deadline[mode], expected[mode]) for mode, job in jobs.items()]:
                 fut.result()
         times["distil_kd_and_ce"] = t()
     if "quantize" in phases:
@@ -416,15 +417,15 @@ def jobs_cap(sitting_caps: list[list[float]], side_by_side: bool) -> float:
     return max(per_job, default=0.0) if side_by_side else sum(per_job)
 
 
-def _sitting_steps(argv: list[str]) -> int:
-    return int(argv[argv.index("--steps") + 1])
+class Sitting(NamedTuple):
+    """One distillation sitting: its ``finetune.distil`` arguments, its steps and its plan cap in seconds."""
+
+    argv: list[str]
+    steps: int
+    cap: float
 
 
-def _sitting_cap(argv: list[str]) -> float:
-    return float(argv[argv.index("--max-seconds") + 1])
-
-
-def _distil_sittings(sittings: list[list[str]], snapshot: tuple[int, Path] | None = None,
+def _distil_sittings(sittings: list[Sitting], snapshot: tuple[int, Path] | None = None,
                      deadline: float | None = None, expected: list[float] | None = None) -> None:
     """Run one student's distillation sittings in order (a worker process per student); with
     ``snapshot=(k, folder)``, copy the student to ``folder`` after its k-th sitting. With a ``deadline``
@@ -432,10 +433,10 @@ def _distil_sittings(sittings: list[list[str]], snapshot: tuple[int, Path] | Non
     # a spawned worker starts with bare logging: without this the students' progress never shows
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO)
-    for k, argv in enumerate(sittings, start=1):
+    for k, (argv, _, plan_cap) in enumerate(sittings, start=1):
         if deadline is not None and expected:
             rest = sum(expected[k - 1:]) or 1.0
-            cap = min(_sitting_cap(argv), max(10.0, (deadline - time.time()) * expected[k - 1] / rest))
+            cap = min(plan_cap, max(10.0, (deadline - time.time()) * expected[k - 1] / rest))
             # the sitting's loading counts too: it must end by now + cap, not train for cap seconds
             argv = [*argv, "--deadline", str(round(time.time() + cap, 1))]
             log.info("budget: distillation sitting %d gets %.0f s, loading included", k, cap)

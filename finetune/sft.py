@@ -28,8 +28,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from finetune.adapters import stack_adapters
 from finetune.common import (
     batch_stream,
-    encode_conversation,
-    encode_weighted,
+    encode_rows,
     masked_ce,
     param_count,
     read_meta,
@@ -69,8 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     tok = AutoTokenizer.from_pretrained(a.base)
     base = AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.float32)
     rows = read_jsonl(a.data)
-    examples: list = [encode_weighted(tok, r["messages"], a.value_weight) if a.value_weight != 1.0 else
-                      encode_conversation(tok, r["messages"], assistant_only=True) for r in rows]
+    examples = encode_rows(tok, rows, a.value_weight)
     lcfg = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.0, target_modules=TARGETS, bias="none",
                       task_type="CAUSAL_LM")
     # Any: peft forwards merge_and_unload to the LoRA model through __getattr__, which mypy cannot follow

@@ -70,6 +70,26 @@ def test_value_weighting_marks_exactly_the_copied_argument_values() -> None:
 
 
 @needs_artifacts
+@pytest.mark.parametrize("value_weight", [1.0, 5.0])
+def test_encoded_examples_round_trip_through_the_cache(tmp_path: Path, value_weight: float) -> None:
+    from transformers import AutoTokenizer
+
+    from finetune.common import encode_rows
+    from finetune.data import data_hash, generate
+
+    tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    rows = generate(40, seed=3, breadth=3)
+    fresh = encode_rows(tok, rows, value_weight, tmp_path, data_hash(rows))
+    assert len(list(tmp_path.glob("encoded-*.npz"))) == 1
+    # a second sitting reads the cache: the same examples, even with the rows gone
+    assert encode_rows(tok, [], value_weight, tmp_path, data_hash(rows)) == fresh
+    assert all(len(ex) == (3 if value_weight != 1.0 else 2) for ex in fresh)
+    # another key (other data) is encoded afresh, not served the cached examples
+    assert encode_rows(tok, rows[:5], value_weight, tmp_path, data_hash(rows[:5])) == fresh[:5]
+    assert len(list(tmp_path.glob("encoded-*.npz"))) == 2
+
+
+@needs_artifacts
 def test_teacher_loads_and_calls_a_tool() -> None:
     from finetune.inference import load_model
 
