@@ -20,7 +20,7 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 
 def resolve_suite(name: str) -> Path:
-    """A suite path, or the name of a suite shipped in ``evals/suites`` (``heldout``, ``fresh``, ``gate``)."""
+    """A suite path, or the name of a suite shipped in ``evals/suites`` (``heldout``, ``fresh``, ``blind``, ``blind2``, ``gate``)."""
     path = Path(name)
     if path.is_file():
         return path
@@ -80,7 +80,7 @@ def show_metrics(metrics: dict[str, Any]) -> None:
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @app.command("eval")
     @guarded
-    def eval_cmd(suite: str = typer.Argument(..., help="Suite file (JSONL) or a shipped suite name (heldout, fresh, gate)."),
+    def eval_cmd(suite: str = typer.Argument(..., help="Suite file (JSONL) or a shipped suite name (heldout, fresh, blind, blind2, gate)."),
                  backend: str = typer.Option("inproc", "--backend", help="inproc or vllm."),
                  model: str | None = typer.Option(None, "--model", help="Model path / hub id (default: shipped teacher)."),
                  url: str | None = typer.Option(None, "--url", help="vLLM server URL."),
