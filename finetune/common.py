@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from finetune.chatformat import dumps, flat_calls, render_blocks
@@ -96,10 +98,6 @@ def encode_rows(tok: Any, rows: list[dict[str, Any]], value_weight: float = 1.0,
     (the data's hash) and the weight: a run's later distillation sittings read the same 80,000
     conversations again, and encoding them takes about 40 s each time.
     """
-    import hashlib
-
-    import numpy as np
-
     path = None
     if cache is not None and key:
         h = hashlib.sha256(tok.backend_tokenizer.to_str().encode())
