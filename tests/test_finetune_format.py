@@ -162,6 +162,38 @@ def test_breadth_three_carries_settings_asks_for_two_tools_and_spaces_latin_in_c
     assert spaced_latin("数据集east_dc_0312。") == "数据集 east_dc_0312。"
 
 
+def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_spells_out() -> None:
+    from finetune.data import _WORDS, _english_words, _zh_place_words, data_hash
+
+    rows = generate(1500, seed=14, breadth=2, names="wide")
+    assert data_hash(generate(500, seed=12, breadth=2, names="narrow")) == "4b70280639a0450e"
+    english, zh_places = set(_english_words()), set(_zh_place_words())
+    assert len(english) > 15000 and len(zh_places) > 10000
+    names, places = [], []
+    for r in rows:
+        users = " ".join(m["content"].lower() for m in r["messages"] if m["role"] == "user")
+        for m in r["messages"]:
+            for c in m.get("tool_calls") or []:
+                validate_call(c["name"], c["arguments"])
+                for key, into in (("dataset", names), ("location", places)):
+                    value = c["arguments"].get(key)
+                    if value is not None:
+                        # copied, not recalled: the value is spelt out in what the user wrote
+                        assert str(value).lower() in users, (value, users)
+                        into.append(str(value))
+    parts = {p for n in names for p in n.lower().replace("_", "-").split("-")}
+    new_words = {p for p in parts if p in english and p not in _WORDS}
+    assert len(new_words) >= 100
+    # Chinese places from jieba's dictionary bring characters the narrow generator never draws
+    narrow = {ch for r in generate(1500, seed=14, breadth=2) for m in r["messages"] for c in m.get("tool_calls") or []
+              for ch in str(c["arguments"].get("location", ""))}
+    assert len({ch for p in places for ch in p if not ch.isascii()} - narrow) >= 10
+    # long digit runs with leading zeros, which narrow names never have
+    assert any(part.startswith("0") and len(part) >= 3 and part.isdigit() for part in parts)
+    with pytest.raises(ValueError, match=r"names must be one of \('narrow', 'wide'\), got 'huge'"):
+        generate(3, seed=1, names="huge")
+
+
 @pytest.mark.parametrize("space_split", [False, True])
 def test_space_split_tokenizer_tokenizes_a_copied_name_alike_in_request_and_call(space_split: bool) -> None:
     from finetune.tokenizer import corpus_texts, splits_spaces, train_tokenizer
