@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 import random
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -138,30 +139,46 @@ def model_size(model: LocalModel, path: str) -> dict[str, Any]:
     return {"params": model.meta.get("params") or param_count(model.model), "bytes": size}
 
 
-def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prompts: int = 24, rounds: int = 2,
-                    max_new_tokens: int = 64) -> dict[str, dict[str, float]]:
+def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prompts: int = 24, rounds: int = 5,
+                    max_new_tokens: int = 64) -> dict[str, dict[str, Any]]:
     """Greedy tokens/s of each model on the same first-turn prompts, the models interleaved round by round
-    so that a shared, busy machine slows them alike."""
+    so that a shared, busy machine slows them alike. Each round's rate is kept (``rounds_tokens_per_s``,
+    ``rounds_prefill_tokens_per_s``) so that speed-ups can be medians of per-round ratios."""
     scenarios = read_jsonl(suite)[:n_prompts]
     prompts = [context_messages(sc["turns"], 0, sc["lang"], seed=i) for i, sc in enumerate(scenarios)]
-    tokens = dict.fromkeys(models, 0)
-    seconds = dict.fromkeys(models, 0.0)
+    decode: dict[str, list[tuple[int, float]]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
+            tokens, seconds = 0, 0.0
             for msgs in prompts:
                 model.generate(msgs, max_new_tokens=max_new_tokens)
-                tokens[name] += int(model.last_stats["new_tokens"])
-                seconds[name] += model.last_stats["seconds"]
-    prefill = dict.fromkeys(models, 0.0)
+                tokens += int(model.last_stats["new_tokens"])
+                seconds += model.last_stats["seconds"]
+            decode[name].append((tokens, seconds))
+    prefill: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
-            prefill[name] += _prefill_seconds(model, prompts)
-    n_prefill = rounds * sum(len(m.tokenizer(m.prompt(p), add_special_tokens=False)["input_ids"])
-                             for m in list(models.values())[:1] for p in prompts)
-    return {name: {"tokens": tokens[name], "seconds": round(seconds[name], 2),
-                   "tokens_per_s": round(tokens[name] / seconds[name], 1) if seconds[name] else 0.0,
-                   "prefill_tokens_per_s": round(n_prefill / prefill[name], 1) if prefill[name] else 0.0}
-            for name in models}
+            prefill[name].append(_prefill_seconds(model, prompts))
+    first = next(iter(models.values()))
+    n_prefill = sum(len(first.tokenizer(first.prompt(p), add_special_tokens=False)["input_ids"]) for p in prompts)
+    out: dict[str, dict[str, Any]] = {}
+    for name in models:
+        tokens = sum(t for t, _ in decode[name])
+        seconds = sum(s for _, s in decode[name])
+        out[name] = {"tokens": tokens, "seconds": round(seconds, 2),
+                     "tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
+                     "prefill_tokens_per_s": round(rounds * n_prefill / sum(prefill[name]), 1),
+                     "rounds_tokens_per_s": [round(t / s, 1) if s else 0.0 for t, s in decode[name]],
+                     "rounds_prefill_tokens_per_s": [round(n_prefill / s, 1) for s in prefill[name]]}
+    return out
+
+
+def median_speedup(speed: dict[str, dict[str, Any]], model: str, reference: str, key: str = "rounds_tokens_per_s") -> float | None:
+    """The median over rounds of ``model``'s rate over ``reference``'s, from :func:`speed_benchmark`."""
+    ours, theirs = speed.get(model, {}).get(key), speed.get(reference, {}).get(key)
+    if not ours or not theirs:
+        return None
+    return round(statistics.median(a / b for a, b in zip(ours, theirs, strict=True) if b), 2)
 
 
 def _prefill_seconds(model: LocalModel, prompts: list[list[dict[str, Any]]]) -> float:

@@ -36,7 +36,9 @@ from typing import Any, NamedTuple
 
 from finetune import distil, pretrain, quantize, sft, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
-from finetune.data import BREADTHS, data_hash, generate, write_jsonl
+from finetune.data import BREADTHS, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
+from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
+from finetune.inference import load_model
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class Plan:
     # per round (one entry per seed): the generator's breadth (2 adds the session-14 phrasings) and the
     # loss weight on tool-call argument values (session 14: most wrong calls are one miscopied value)
     sft_round_breadth: str = "1,1,2"
+    # per round: where made-up names and places come from (``finetune.data.NAME_SOURCES``)
+    sft_round_names: str = "narrow"
     sft_round_value_weight: str = "1"
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
@@ -124,7 +128,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -144,8 +148,8 @@ KD_AT_CE_STEPS = "student-kd-at-ce-steps"
 PHASES = ("data", "tokenizer", "pretrain", "sft", "sft_rounds", "distil", "quantize", "eval")
 
 
-def per_round(text: str, rounds: int, field: str) -> list[float]:
-    """One number per SFT round from a comma list (a single value applies to every round), or a
+def per_round_text(text: str, rounds: int, field: str) -> list[str]:
+    """One value per SFT round from a comma list (a single value applies to every round), or a
     ValueError naming the field, what it held and how many values it needs."""
     values = [x.strip() for x in str(text).split(",") if x.strip()]
     if rounds == 0:
@@ -154,9 +158,16 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
         values *= rounds
     if len(values) != rounds:
         raise ValueError(f"{field}={text!r} has {len(values)} value(s); the plan has {rounds} SFT round seed(s)")
+    return values
+
+
+def per_round(text: str, rounds: int, field: str) -> list[float]:
+    """One number per SFT round (see :func:`per_round_text`)."""
     try:
-        return [float(x) for x in values]
-    except ValueError:
+        return [float(x) for x in per_round_text(text, rounds, field)]
+    except ValueError as e:
+        if "SFT round seed" in str(e):
+            raise
         raise ValueError(f"{field}={text!r} must be comma-separated numbers") from None
 
 
@@ -172,6 +183,8 @@ def check_plan(plan: Plan) -> None:
         per_round(getattr(plan, field), rounds, field)
     if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= set(map(float, BREADTHS)):
         raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
+    if not set(per_round_text(plan.sft_round_names, rounds, "sft_round_names")) <= set(NAME_SOURCES):
+        raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
 
 
 class Budget:
@@ -247,9 +260,6 @@ def check_phases(phases: list[str]) -> list[str]:
 
 def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> dict[str, Any]:
     """Run the phases (all by default) writing artifacts into ``out`` and scratch files into ``work``."""
-    from finetune.evaluate import evaluate, model_size, speed_benchmark
-    from finetune.inference import load_model
-
     phases = check_phases(phases) if phases else list(PHASES)
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -262,6 +272,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     round_breadth = [int(x) for x in per_round(plan.sft_round_breadth, len(round_seeds), "sft_round_breadth")]
     round_weight = per_round(plan.sft_round_value_weight, len(round_seeds), "sft_round_value_weight")
     round_lr = per_round(plan.sft_round_lr, len(round_seeds), "sft_round_lr")
+    round_names = per_round_text(plan.sft_round_names, len(round_seeds), "sft_round_names")
     round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
@@ -277,8 +288,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
-        for seed, breadth, path in zip(round_seeds, round_breadth, round_data, strict=True):
-            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth), path)
+        for seed, breadth, names, path in zip(round_seeds, round_breadth, round_names, round_data, strict=True):
+            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth, names=names), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
@@ -453,18 +464,22 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
     sp = results.get("speed", {})
     t_speed = sp.get("teacher", {}).get("tokens_per_s") or t.get("tokens_per_s")
     s_speed = sp.get("student", {}).get("tokens_per_s") or s.get("tokens_per_s")
+    # speed-ups are medians of the per-round ratios of the side-by-side race (older results: totals)
     out = {"student_exact_over_teacher": round(s["all"]["exact"] / te, 3) if te else None,
-           "student_speedup": round(s_speed / t_speed, 2) if t_speed else None,
+           "student_speedup": median_speedup(sp, "student", "teacher")
+           or (round(s_speed / t_speed, 2) if t_speed else None),
            "student_params_over_teacher": round(s["params"] / t["params"], 3)}
     tp = sp.get("teacher", {}).get("prefill_tokens_per_s")
     if tp:
-        out["student_prefill_speedup"] = round(sp["student"]["prefill_tokens_per_s"] / tp, 2)
+        out["student_prefill_speedup"] = (median_speedup(sp, "student", "teacher", "rounds_prefill_tokens_per_s")
+                                          or round(sp["student"]["prefill_tokens_per_s"] / tp, 2))
         if "student-int8" in sp:
-            out["int8_prefill_speedup"] = round(sp["student-int8"]["prefill_tokens_per_s"] / tp, 2)
+            out["int8_prefill_speedup"] = (median_speedup(sp, "student-int8", "teacher", "rounds_prefill_tokens_per_s")
+                                           or round(sp["student-int8"]["prefill_tokens_per_s"] / tp, 2))
     if q.get("bytes") and t.get("bytes"):
         out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
         q_speed = sp.get("student-int8", {}).get("tokens_per_s") or q.get("tokens_per_s")
-        out["int8_speedup"] = round(q_speed / t_speed, 2) if t_speed else None
+        out["int8_speedup"] = median_speedup(sp, "student-int8", "teacher") or (round(q_speed / t_speed, 2) if t_speed else None)
         te8 = q["all"]["exact"]
         out["int8_exact_over_teacher"] = round(te8 / te, 3) if te else None
     if "student-ce" in results:
@@ -477,8 +492,6 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
 def _hash(path: Path) -> str | None:
     if not path.is_file():
         return None
-    from finetune.data import read_jsonl
-
     return data_hash(read_jsonl(path))
 
 

@@ -152,6 +152,11 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     for twin in ("student-ce", pipeline.KD_AT_CE_STEPS):
         assert not json.loads((tmp_path / "work" / twin / "meta.json").read_text())["config"].get("earlier_steps"), twin
     assert pipeline.KD_AT_CE_STEPS in res and "kd_minus_ce_exact" in res["comparison"]
+    # the speed race keeps every round, and the speed-up is the median of the per-round ratios
+    speed = res["speed"]
+    ratios = sorted(s / t for s, t in zip(speed["student"]["rounds_tokens_per_s"],
+                                          speed["teacher"]["rounds_tokens_per_s"], strict=True))
+    assert len(ratios) == 5 and res["comparison"]["student_speedup"] == round(ratios[2], 2)
     caps = summary["budget"]["caps_given"]
     assert set(caps) == {"pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft", "sft_round2", "distil"}
     # the plan's caps: nothing binds (the smoke plan's one-thread students run side by side on two cores)
@@ -210,6 +215,9 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
         pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide'\)"):
+        pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
+                       "--set", "sft_round_names=wide,huge", "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
         pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
     assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
