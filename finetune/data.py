@@ -36,8 +36,8 @@ BREADTHS = (1, 2, 3)
 # Name sources (session 18), orthogonal to breadth: "narrow" draws made-up name parts from short word
 # lists, pronounceable CV syllables and 55 Han characters (every shipped data seed); "wide" also draws them
 # from MiniLM's 21k English words, pinyin syllables, free letter strings, longer digit runs and jieba's 16k
-# Chinese place names, because on the blind suites most wrong calls are a miscopied name ("wk37-groceries"
-# -> "watk37-gha"): a model that only ever copied a few hundred pieces falls back on them.
+# Chinese place names, because on the blind suites the most frequent wrong argument is a miscopied name
+# ("wk37-groceries" -> "watk37-gha"): a model that only ever copied a few hundred pieces falls back on them.
 _NAMES = "narrow"
 NAME_SOURCES = ("narrow", "wide")
 
