@@ -220,6 +220,8 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
                        "--set", "sft_round_names=wide,huge", "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
         pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
+    pipeline.check_plan(pipeline.Plan())  # the default plan's per-round lists match its round seeds
+    assert pipeline.per_round_text("narrow,wide", 2, "x") == ["narrow", "wide"]
     assert pipeline.per_round("5", 3, "x") == [5.0, 5.0, 5.0]
     assert pipeline.per_round("1,1", 0, "x") == []
 
