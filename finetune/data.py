@@ -38,8 +38,15 @@ BREADTHS = (1, 2, 3)
 # from MiniLM's 21k English words, pinyin syllables, free letter strings, longer digit runs and jieba's 16k
 # Chinese place names, because on the blind suites the most frequent wrong argument is a miscopied name
 # ("wk37-groceries" -> "watk37-gha"): a model that only ever copied a few hundred pieces falls back on them.
+# "wild" (session 19) is wide plus, half the time, strings with no prior at all: free letters in any
+# case with digits inside, and Han strings of random characters, so only copying gets them right.
 _NAMES = "narrow"
-NAME_SOURCES = ("narrow", "wide")
+NAME_SOURCES = ("narrow", "wide", "wild")
+
+
+def _wide_names() -> bool:
+    """Whether the wide sources are on ("wide" and "wild")."""
+    return _NAMES != "narrow"
 
 
 def _wide(base: list[Any], extra: list[Any]) -> list[Any]:
@@ -176,7 +183,10 @@ _PINYIN_FINALS = ["a", "o", "e", "ai", "ei", "ao", "ou", "an", "en", "ang", "eng
 
 
 def _wide_word(rng: random.Random) -> str:
-    """A name part from the wide sources: an English word, pinyin, a CV word or free letters."""
+    """A name part from the wide sources: an English word, pinyin, a CV word or free letters (with wild
+    names, half the time a free string of any case with digits inside)."""
+    if _NAMES == "wild" and rng.random() < 0.5:
+        return _wild_string(rng)
     r = rng.random()
     if r < 0.4:
         return rng.choice(_english_words())
@@ -187,23 +197,39 @@ def _wide_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 7)))
 
 
+def _wild_string(rng: random.Random) -> str:
+    """2-10 free letters, lower, Title or UPPER case, sometimes with a digit run inside."""
+    word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 10)))
+    word = rng.choice([word, word, word.capitalize(), word.upper()])
+    if rng.random() < 0.3:
+        cut = rng.randint(1, len(word))
+        word = word[:cut] + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3))) + word[cut:]
+    return word
+
+
+@functools.cache
+def _zh_place_chars() -> str:
+    """Every Han character of jieba's place names (about 3k): wild places are random strings of them."""
+    return "".join(sorted({c for w in _zh_place_words() for c in w}))
+
+
 def _name_digits(rng: random.Random, hi: int) -> str:
     """A number inside a name: 1..hi, or with wide names also a run of 1-5 digits (leading zeros kept)."""
-    if _NAMES == "wide" and rng.random() < 0.5:
+    if _wide_names() and rng.random() < 0.5:
         return "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 5)))
     return str(rng.randint(1, hi))
 
 
 def _list_word(rng: random.Random, words: list[str] = _WORDS) -> str:
     """A word of ``words``; with wide names, four times in five a word from the wide sources instead."""
-    if _NAMES == "wide" and rng.random() < 0.8:
+    if _wide_names() and rng.random() < 0.8:
         return _wide_word(rng)
     return rng.choice(words)
 
 
 def _random_word(rng: random.Random) -> str:
     """A made-up word: names the model cannot have memorised, so it must copy."""
-    return _wide_word(rng) if _NAMES == "wide" else _cv_word(rng)
+    return _wide_word(rng) if _wide_names() else _cv_word(rng)
 
 
 def _cv_word(rng: random.Random) -> str:
@@ -213,7 +239,7 @@ def _cv_word(rng: random.Random) -> str:
 
 
 def _name_part(rng: random.Random) -> str:
-    if _NAMES == "wide":
+    if _wide_names():
         return _list_word(rng, _WORDS + _PLACES)
     return rng.choice(_WORDS + _PLACES) if rng.random() < 0.5 else _random_word(rng)
 
@@ -250,7 +276,7 @@ def _shaped_name(rng: random.Random, shop: bool = False) -> str:
 
 
 def _synth_user_name(rng: random.Random, shop: bool = False) -> str:
-    if (_BREADTH > 2 or _NAMES == "wide") and rng.random() < 0.35:
+    if (_BREADTH > 2 or _wide_names()) and rng.random() < 0.35:
         return _shaped_name(rng, shop)
     place = rng.choice(_PLACES + (["line1", "plant-b", "workshop", "cnc", "assembly"] if shop else []))
     if rng.random() < 0.55:
@@ -620,7 +646,9 @@ def location(rng: random.Random, lang: str) -> str:
             f"Exit {rng.randint(1, 60)}", f"Gate {rng.randint(1, 12)}", f"warehouse {rng.choice('ABCDEFGH')}",
             f"the {rng.choice(_EN_DIRS[4:])} hub", f"the {rng.choice(_EN_DIRS[4:])} depot", f"Route {rng.randint(1, 120)}",
             f"{n} district", f"{n} port", f"the {n} interchange", f"Highway {rng.randint(1, 300)}", f"{n} industrial park"])
-    if _NAMES == "wide" and rng.random() < 0.5:
+    if _NAMES == "wild" and rng.random() < 0.5:
+        n = "".join(rng.choice(_zh_place_chars()) for _ in range(rng.randint(2, 4)))
+    elif _wide_names() and rng.random() < 0.5:
         n = rng.choice(_zh_place_words())
     else:
         n = "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))

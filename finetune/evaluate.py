@@ -140,10 +140,13 @@ def model_size(model: LocalModel, path: str) -> dict[str, Any]:
 
 
 def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prompts: int = 24, rounds: int = 5,
-                    max_new_tokens: int = 64) -> dict[str, dict[str, Any]]:
+                    max_new_tokens: int = 64, batch: int = 16, batch_tokens: int = 32) -> dict[str, dict[str, Any]]:
     """Greedy tokens/s of each model on the same first-turn prompts, the models interleaved round by round
     so that a shared, busy machine slows them alike. Each round's rate is kept (``rounds_tokens_per_s``,
-    ``rounds_prefill_tokens_per_s``) so that speed-ups can be medians of per-round ratios."""
+    ``rounds_prefill_tokens_per_s``, ``rounds_batch_tokens_per_s``) so that speed-ups can be medians of
+    per-round ratios. Three rates: one request at a time (a dispatcher's latency), one batched forward
+    pass over all prompts (prefill), and ``batch`` requests decoded together for ``batch_tokens`` steps
+    (a server's throughput; 0 skips it)."""
     scenarios = read_jsonl(suite)[:n_prompts]
     prompts = [context_messages(sc["turns"], 0, sc["lang"], seed=i) for i, sc in enumerate(scenarios)]
     decode: dict[str, list[tuple[int, float]]] = {name: [] for name in models}
@@ -156,9 +159,12 @@ def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prom
                 seconds += model.last_stats["seconds"]
             decode[name].append((tokens, seconds))
     prefill: dict[str, list[float]] = {name: [] for name in models}
+    batched: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
             prefill[name].append(_prefill_seconds(model, prompts))
+            if batch:
+                batched[name].append(batched_greedy(model, prompts[:batch], batch_tokens)[1])
     first = next(iter(models.values()))
     n_prefill = sum(len(first.tokenizer(first.prompt(p), add_special_tokens=False)["input_ids"]) for p in prompts)
     out: dict[str, dict[str, Any]] = {}
@@ -170,6 +176,11 @@ def speed_benchmark(models: dict[str, LocalModel], suite: Path = HELDOUT, n_prom
                      "prefill_tokens_per_s": round(rounds * n_prefill / sum(prefill[name]), 1),
                      "rounds_tokens_per_s": [round(t / s, 1) if s else 0.0 for t, s in decode[name]],
                      "rounds_prefill_tokens_per_s": [round(n_prefill / s, 1) for s in prefill[name]]}
+        if batch:
+            n_batched = min(batch, len(prompts)) * (batch_tokens - 1)  # the first token comes from the prefill
+            out[name] |= {"batch": min(batch, len(prompts)),
+                          "batch_tokens_per_s": round(rounds * n_batched / sum(batched[name]), 1),
+                          "rounds_batch_tokens_per_s": [round(n_batched / s, 1) for s in batched[name]]}
     return out
 
 
@@ -195,6 +206,32 @@ def _prefill_seconds(model: LocalModel, prompts: list[list[dict[str, Any]]]) -> 
     with torch.inference_mode():
         model.model(**enc)
     return time.perf_counter() - t0
+
+
+def batched_greedy(model: LocalModel, prompts: list[list[dict[str, Any]]], steps: int) -> tuple[Any, float]:
+    """Greedy decoding of all prompts together (left-padded, KV cache) for exactly ``steps`` tokens each:
+    the tokens ``[len(prompts), steps]`` and the decoding seconds, the prefill not counted."""
+    import time
+
+    import torch
+
+    tok = model.tokenizer
+    tok.padding_side = "left"
+    enc = tok([model.prompt(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+    mask = enc["attention_mask"]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        out = model.model(input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions, use_cache=True)
+        tokens = [out.logits[:, -1:].argmax(-1)]
+        t0 = time.perf_counter()
+        for _ in range(steps - 1):
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+            positions = positions[:, -1:] + 1
+            out = model.model(input_ids=tokens[-1], attention_mask=mask, position_ids=positions,
+                              past_key_values=out.past_key_values, use_cache=True)
+            tokens.append(out.logits[:, -1:].argmax(-1))
+        seconds = time.perf_counter() - t0
+    return torch.cat(tokens, dim=1), seconds
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -477,6 +477,11 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
         out["student_prefill_speedup"] = median_speedup(sp, "student", "teacher", "rounds_prefill_tokens_per_s")
         if "student-int8" in sp:
             out["int8_prefill_speedup"] = median_speedup(sp, "student-int8", "teacher", "rounds_prefill_tokens_per_s")
+    if sp.get("teacher", {}).get("rounds_batch_tokens_per_s"):
+        # many requests decoded together: the matrices, not the per-layer dispatch, set the pace
+        out["student_batch_speedup"] = median_speedup(sp, "student", "teacher", "rounds_batch_tokens_per_s")
+        if "student-int8" in sp:
+            out["int8_batch_speedup"] = median_speedup(sp, "student-int8", "teacher", "rounds_batch_tokens_per_s")
     if q.get("bytes") and t.get("bytes"):
         out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
         q_speed = sp.get("student-int8", {}).get("tokens_per_s") or q.get("tokens_per_s")

@@ -190,8 +190,32 @@ def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_
     assert len({ch for p in places for ch in p if not ch.isascii()} - narrow) >= 10
     # long digit runs with leading zeros, which narrow names never have
     assert any(part.startswith("0") and len(part) >= 3 and part.isdigit() for part in parts)
-    with pytest.raises(ValueError, match=r"names must be one of \('narrow', 'wide'\), got 'huge'"):
+    with pytest.raises(ValueError, match=r"names must be one of \('narrow', 'wide', 'wild'\), got 'huge'"):
         generate(3, seed=1, names="huge")
+
+
+def test_wild_names_add_free_strings_in_any_case_and_random_han_places_still_spelt_out() -> None:
+    from finetune.data import _zh_place_words
+
+    names, places, users_all = [], [], []
+    for r in generate(1500, seed=15, breadth=2, names="wild"):
+        users = " ".join(m["content"] for m in r["messages"] if m["role"] == "user")
+        for m in r["messages"]:
+            for c in m.get("tool_calls") or []:
+                validate_call(c["name"], c["arguments"])
+                for key, into in (("dataset", names), ("location", places)):
+                    value = c["arguments"].get(key)
+                    if value is not None:
+                        assert str(value).lower() in users.lower(), (value, users)
+                        into.append(str(value))
+        users_all.append(users)
+    # upper-case runs of free letters, which neither narrow nor wide names ever draw
+    assert sum(any(len(p) >= 4 and p.isalpha() and p.isupper() for p in n.replace("_", "-").split("-"))
+               for n in names) >= 10
+    # Han places that are no dictionary word: random strings of jieba's place characters
+    known = set(_zh_place_words())
+    han = [p for p in places if p and not p[0].isascii()]
+    assert sum(not any(w in p for w in known) for p in han) >= 10
 
 
 @pytest.mark.parametrize("space_split", [False, True])

@@ -128,6 +128,23 @@ def test_int8_student_is_small_and_runs() -> None:
     assert isinstance(out, str)
 
 
+@needs_artifacts
+def test_batched_decoding_of_the_speed_race_gives_each_prompt_its_own_greedy_tokens() -> None:
+    from finetune.evaluate import batched_greedy
+    from finetune.inference import load_model
+
+    model = load_model(ARTIFACTS / "student")
+    prompts = [[{"role": "user", "content": text}] for text in
+               ("plan routes for X-n101-k25 with 26 trucks", "schedule ft10 with cp-sat",
+                "卡车 4 坏了", "hi")]  # prompts of different lengths: left padding
+    tokens, seconds = batched_greedy(model, prompts, steps=12)
+    assert tokens.shape == (4, 12) and seconds > 0
+    for row, msgs in zip(tokens.tolist(), prompts, strict=True):
+        alone = model._greedy(model.tokenizer(model.prompt(msgs), return_tensors="pt",
+                                              add_special_tokens=False)["input_ids"], 12).tolist()
+        assert row[:len(alone)] == alone, (msgs, row, alone)  # alone stops at the end of its reply
+
+
 def test_smoke_pipeline(tmp_path: Path) -> None:
     """The CI pipeline: every phase at tiny sizes, into a temp folder, never the shipped artifacts."""
     from finetune import pipeline
@@ -157,6 +174,9 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     ratios = sorted(s / t for s, t in zip(speed["student"]["rounds_tokens_per_s"],
                                           speed["teacher"]["rounds_tokens_per_s"], strict=True))
     assert len(ratios) == 5 and res["comparison"]["student_speedup"] == round(ratios[2], 2)
+    batched = sorted(s / t for s, t in zip(speed["student"]["rounds_batch_tokens_per_s"],
+                                           speed["teacher"]["rounds_batch_tokens_per_s"], strict=True))
+    assert speed["teacher"]["batch"] >= 2 and res["comparison"]["student_batch_speedup"] == round(batched[2], 2)
     caps = summary["budget"]["caps_given"]
     assert set(caps) == {"pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft", "sft_round2", "distil"}
     # the plan's caps: nothing binds (the smoke plan's one-thread students run side by side on two cores)
@@ -215,7 +235,7 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
         pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide'\)"):
+    with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_names=wide,huge", "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
