@@ -1279,6 +1279,86 @@ def _oos(rng: random.Random, lang: str) -> str:
                        f"{place}现在几点"])
 
 
+# Broad no-tool questions (session 19): on blind, a dozen of the wrong tools are a call made to a question
+# no tool answers (what a method is, how a model was trained, travel times, weather, a haiku), because the
+# out-of-scope turns above come from two dozen frames. These compose them from topic lists and from the
+# 21k English words and jieba's nouns and places, so "no tool" is learnt for questions, not for phrases.
+_CONCEPTS_EN = ["CVRP", "VRPTW", "the GNN guidance", "the RL policy", "CP-SAT", "OR-Tools", "a time window",
+                "reinforcement learning", "a graph neural network", "the job-shop problem", "makespan", "LoRA",
+                "the knowledge graph", "route optimisation", "last-mile delivery", "a cross-dock", "the cold chain",
+                "a dispatching rule", "local search", "the solver", "distillation", "INT8 quantisation", "vLLM"]
+_CONCEPTS_ZH = ["CVRP", "VRPTW", "GNN引导", "强化学习策略", "CP-SAT", "OR-Tools", "时间窗", "强化学习", "图神经网络",
+                "车间调度问题", "完工时间", "LoRA", "知识图谱", "路径优化", "最后一公里配送", "越库", "冷链", "调度规则",
+                "局部搜索", "求解器", "模型蒸馏", "INT8量化", "vLLM"]
+_EQUIPMENT_EN = ["a reefer unit", "a forklift", "the compressor", "a pallet jack", "the tail lift", "a tachograph",
+                 "truck tyres", "the brakes", "a diesel engine", "the conveyor", "a CNC machine"]
+_EQUIPMENT_ZH = ["冷机", "叉车", "压缩机", "地牛", "尾板", "行车记录仪", "轮胎", "刹车片", "柴油发动机", "传送带", "数控机床"]
+_CITIES_EN = ["Shanghai", "Beijing", "Hangzhou", "Shenzhen", "Guangzhou", "Nanjing", "Suzhou", "Wuhan", "Chengdu",
+              "Tianjin", "London", "Paris", "Tokyo", "Singapore", "Hamburg", "Rotterdam"]
+_WHEN_EN = ["tomorrow", "tonight", "this weekend", "next week", "later today", "on Monday"]
+_WHEN_ZH = ["明天", "今晚", "这周末", "下周", "下午", "周一"]
+
+
+@functools.cache
+def _zh_nouns() -> list[str]:
+    """Common Chinese nouns (part of speech ``n``, 2-3 characters, frequency ≥ 1000) from jieba's dictionary."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, freq, tag = line.split()
+        if tag == "n" and 2 <= len(word) <= 3 and int(freq) >= 1000:
+            words.append(word)
+    return words
+
+
+def broad_question(rng: random.Random, lang: str) -> str:
+    """A question no tool answers, composed from topic lists and large word lists."""
+    if lang == "en":
+        c, c2 = rng.sample(_CONCEPTS_EN, 2)
+        w, eq = rng.choice(_english_words()), rng.choice(_EQUIPMENT_EN)
+        p, p2 = rng.sample(_CITIES_EN + [x.capitalize() for x in _PINYIN], 2)
+        when = rng.choice(_WHEN_EN)
+        return rng.choice([
+            f"what is {c}?", f"what's the difference between {c} and {c2}?", f"how does {c} work?",
+            f"explain {c} to me like I'm new here", f"is {c} better than {c2}?", f"who invented {c}?",
+            f"how was {rng.choice(['the RL policy', 'the GNN', 'this assistant', 'the model'])} trained?",
+            f"how often should {eq} be serviced?", f"how much does {eq} cost?", f"what usually breaks on {eq}?",
+            f"how long is the drive from {p} to {p2}?", f"is traffic bad in {p} right now?",
+            f"will it rain in {p} {when}?", f"what's the truck speed limit in {p}?", f"any news about {w}?",
+            f"write me a {rng.choice(['haiku', 'poem', 'limerick', 'short story', 'slogan'])} about {w}",
+            f"tell me a fun fact about {w}", f"what does the word {w} mean?", f"what rhymes with {w}?",
+            f"translate {w} into Chinese", f"who won the {rng.choice(['football', 'basketball', 'tennis'])} {when}?",
+            f"what's {rng.randint(2, 99)} times {rng.randint(2, 99)}?", f"do you like {w}?",
+            f"what are the rules for truck drivers' hours in {p}?", f"what's the population of {p}?"])
+    c, c2 = rng.sample(_CONCEPTS_ZH, 2)
+    w, eq = rng.choice(_zh_nouns()), rng.choice(_EQUIPMENT_ZH)
+    p, p2 = rng.sample(_zh_place_words(), 2)
+    when = rng.choice(_WHEN_ZH)
+    return rng.choice([
+        f"{c}是什么？", f"{c}和{c2}有什么区别？", f"{c}是怎么工作的？", f"给我讲讲{c}", f"{c}比{c2}好吗？",
+        f"{rng.choice(['强化学习策略', 'GNN', '你', '这个模型'])}是怎么训练出来的？", f"{eq}多久保养一次？",
+        f"{eq}一般多少钱？", f"{eq}最容易坏哪里？", f"从{p}到{p2}开车要多久？", f"{p}现在堵车吗？",
+        f"{p}{when}会下雨吗？", f"{p}货车限速多少？", f"最近有什么关于{w}的新闻？", f"写一首关于{w}的诗",
+        f"讲一个关于{w}的笑话", f"“{w}”是什么意思？", f"把“{w}”翻译成英文", f"{when}的球赛谁赢了？",
+        f"{rng.randint(2, 99)}乘{rng.randint(2, 99)}等于多少？", f"你喜欢{w}吗？", f"{p}的货车司机每天最多开几个小时？",
+        f"{p}有多少人口？"])
+
+
+def broad_no_tool_conversation(rng: random.Random) -> dict[str, Any]:
+    """A broad no-tool question, alone or after an ordinary conversation (a question that follows a plan
+    or a case search is still not a tool call); the reply says what the assistant does instead."""
+    if rng.random() < 0.5:
+        conv = conversation(rng)
+        lang, messages = conv["lang"], conv["messages"]
+    else:
+        lang, messages = ("en" if rng.random() < 0.5 else "zh"), []
+    question = style(rng, broad_question(rng, lang), lang)
+    return {"lang": lang, "messages": [*messages, {"role": "user", "content": question},
+                                       {"role": "assistant", "content": no_tool_reply(rng, "oos", lang)}]}
+
+
 def _missing(rng: random.Random, lang: str) -> tuple[str, str]:
     """A request that names no dataset (the reply asks which one): fixed or composed."""
     if rng.random() < 0.5:
@@ -1495,10 +1575,14 @@ def conversation(rng: random.Random) -> dict[str, Any]:
     return {"lang": lang, "messages": conv.messages}
 
 
-def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow") -> list[dict[str, Any]]:
+def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_no_tool: float = 0.0) -> list[dict[str, Any]]:
     """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings, ``3`` the
     session-17 shapes (carried settings, two tools in one turn); ``names="wide"`` draws made-up names and
-    places from much larger sources. Breadth 1 with narrow names reproduces every shipped data seed."""
+    places from much larger sources, ``"wild"`` adds strings with no prior at all. ``broad_no_tool=f`` adds
+    ``round(f * n)`` broad no-tool conversations (:func:`broad_no_tool_conversation`) after the ``n``.
+    Breadth 1 with narrow names and no extras reproduces every shipped data seed."""
+    if not 0.0 <= broad_no_tool <= 1.0:
+        raise ValueError(f"broad_no_tool must be a fraction in [0, 1], got {broad_no_tool!r}")
     if breadth not in BREADTHS:
         raise ValueError(f"breadth must be one of {BREADTHS}, got {breadth!r}")
     if names not in NAME_SOURCES:
@@ -1508,7 +1592,10 @@ def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow") -> list
     before = _BREADTH, _NAMES
     _BREADTH, _NAMES = breadth, names
     try:
-        return [conversation(rng) for _ in range(n)]
+        rows = [conversation(rng) for _ in range(n)]
+        # drawn from a stream of their own, so that the n conversations stay those of the seed
+        extra = random.Random(f"broad-{seed}")
+        return rows + [broad_no_tool_conversation(extra) for _ in range(round(n * broad_no_tool))]
     finally:
         _BREADTH, _NAMES = before
 
@@ -1540,9 +1627,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="2 adds the session-14 phrasings, 3 the session-17 shapes")
     ap.add_argument("--names", default="narrow", choices=list(NAME_SOURCES),
                     help="wide: made-up names and places from MiniLM's English words, pinyin and jieba's place names")
+    ap.add_argument("--broad-no-tool", type=float, default=0.0,
+                    help="add this fraction of n broad no-tool conversations (questions no tool answers)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
-    rows = generate(a.n, a.seed, a.breadth, a.names)
+    try:
+        rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool)
+    except ValueError as e:
+        ap.error(str(e))
     write_jsonl(rows, a.out)
     log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, data_hash(rows))
 

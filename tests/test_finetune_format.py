@@ -194,6 +194,25 @@ def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_
         generate(3, seed=1, names="huge")
 
 
+def test_broad_no_tool_questions_are_added_after_the_seeds_conversations_and_call_no_tool() -> None:
+    from finetune.data import data_hash
+
+    plain = generate(200, seed=3, breadth=2, names="wide")
+    rows = generate(200, seed=3, breadth=2, names="wide", broad_no_tool=0.25)
+    assert data_hash(rows[:200]) == data_hash(plain) and len(rows) == 250
+    questions = set()
+    for r in rows[200:]:
+        *before, user, reply = r["messages"]
+        assert user["role"] == "user" and reply["role"] == "assistant" and not reply.get("tool_calls")
+        assert reply["content"] and "<tool_call>" not in reply["content"]
+        questions.add(user["content"])
+        assert r["lang"] in ("en", "zh")
+    assert len(questions) >= 45  # composed, not a short list repeated
+    assert any(len(r["messages"]) > 2 for r in rows[200:])  # some follow an ordinary conversation
+    with pytest.raises(ValueError, match=r"broad_no_tool must be a fraction in \[0, 1\], got 2"):
+        generate(3, seed=1, broad_no_tool=2)
+
+
 def test_wild_names_add_free_strings_in_any_case_and_random_han_places_still_spelt_out() -> None:
     from finetune.data import _zh_place_words
 
