@@ -97,6 +97,8 @@ class Plan:
     # per round: where made-up names and places come from (``finetune.data.NAME_SOURCES``)
     sft_round_names: str = "narrow,narrow,narrow,wide"
     sft_round_value_weight: str = "1"
+    # per round: broad no-tool conversations added, as a fraction of n_sft_round (``generate(broad_no_tool=)``)
+    sft_round_broad_no_tool: str = "0"
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
@@ -131,7 +133,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -183,6 +185,8 @@ def check_plan(plan: Plan) -> None:
                          f"{plan.student_more_sittings}: sittings are counts, 0 or more")
     for field in ("sft_round_value_weight", "sft_round_lr"):
         per_round(getattr(plan, field), rounds, field)
+    if not all(0.0 <= f <= 1.0 for f in per_round(plan.sft_round_broad_no_tool, rounds, "sft_round_broad_no_tool")):
+        raise ValueError(f"sft_round_broad_no_tool={plan.sft_round_broad_no_tool!r}: each round's share must be in [0, 1]")
     if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= set(map(float, BREADTHS)):
         raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
     if not set(per_round_text(plan.sft_round_names, rounds, "sft_round_names")) <= set(NAME_SOURCES):
@@ -275,6 +279,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     round_weight = per_round(plan.sft_round_value_weight, len(round_seeds), "sft_round_value_weight")
     round_lr = per_round(plan.sft_round_lr, len(round_seeds), "sft_round_lr")
     round_names = per_round_text(plan.sft_round_names, len(round_seeds), "sft_round_names")
+    round_broad = per_round(plan.sft_round_broad_no_tool, len(round_seeds), "sft_round_broad_no_tool")
     round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
@@ -290,8 +295,9 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
-        for seed, breadth, names, path in zip(round_seeds, round_breadth, round_names, round_data, strict=True):
-            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth, names=names), path)
+        for seed, breadth, names, broad, path in zip(round_seeds, round_breadth, round_names, round_broad, round_data,
+                                                      strict=True):
+            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth, names=names, broad_no_tool=broad), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()

@@ -161,6 +161,8 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     # the smoke plan's round is weighted and drawn at breadth 2; its students are weighted too
     rounds = json.loads((tmp_path / "out" / "adapter" / "meta.json").read_text())["config"]["rounds"]
     assert rounds[-1]["value_weight"] == 5.0
+    # its data carries broad no-tool conversations after the seed's own (100 + 20)
+    assert len((tmp_path / "work" / "sft-round2.jsonl").read_text(encoding="utf-8").splitlines()) == 120
     student = json.loads((tmp_path / "out" / "student" / "meta.json").read_text())["config"]
     assert student["value_weight"] == 5.0
     # the KD student had two sittings, the CE twin one; KD is compared with CE at the twin's steps,
@@ -233,6 +235,8 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
     with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4' must be comma-separated numbers"):
         pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,1.5': each round's share must be in \[0, 1\]"):
+        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,1.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
