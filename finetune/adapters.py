@@ -46,6 +46,27 @@ def _read(folder: Path) -> tuple[dict, dict[str, torch.Tensor]]:
     return cfg, load_file(str(w_path))
 
 
+def _compress(weights: dict[str, torch.Tensor], rank: int) -> tuple[dict[str, torch.Tensor], int]:
+    """Stacked ranks can pass a layer's own size (the update of a 192 x 576 matrix has rank <= 192). Then
+    rewrite every update ``B @ A`` by its SVD at the largest such size: the same updates, a smaller rank
+    (vLLM's ``--max-lora-rank`` and the adapter's bytes follow it). Below that size, nothing changes."""
+    pairs = [(a, a.replace(".lora_A.", ".lora_B.")) for a in weights if ".lora_A." in a]
+    cap = max(min(weights[a].shape[1], weights[b].shape[0]) for a, b in pairs)
+    if rank <= cap:
+        return weights, rank
+    out: dict[str, torch.Tensor] = {}
+    for a, b in pairs:
+        dtype = weights[a].dtype
+        u, s, vh = torch.linalg.svd(weights[b].double() @ weights[a].double(), full_matrices=False)
+        root = s.sqrt()  # split evenly, so neither factor carries all of the scale
+        new_b = torch.zeros(u.shape[0], cap, dtype=torch.float64)
+        new_a = torch.zeros(cap, vh.shape[1], dtype=torch.float64)
+        new_b[:, :s.numel()], new_a[:s.numel()] = u * root, root[:, None] * vh
+        out[a], out[b] = new_a.to(dtype).contiguous(), new_b.to(dtype).contiguous()
+    log.info("stacked rank %d exceeds the layers' size: rewritten exactly at rank %d", rank, cap)
+    return out, cap
+
+
 def stack_adapters(first: Path, second: Path, out: Path) -> dict:
     """Write to ``out`` one adapter equal to ``first`` then ``second`` (``second`` trained on the
     merge of ``first``); the result's base is ``first``'s base. Returns the new adapter config."""
@@ -64,7 +85,7 @@ def stack_adapters(first: Path, second: Path, out: Path) -> dict:
             merged[key] = torch.cat([w1[key] * s1, w2[key] * s2], dim=1).contiguous()
         else:
             raise ValueError(f"unexpected tensor {key!r} in {first}; only lora_A / lora_B weights can be stacked")
-    rank = cfg1["r"] + cfg2["r"]
+    merged, rank = _compress(merged, cfg1["r"] + cfg2["r"])
     cfg = {**cfg1, "r": rank, "lora_alpha": rank}  # scaling 1: the scalings live in lora_B
     tmp = out.with_name(out.name + ".stacking")
     shutil.rmtree(tmp, ignore_errors=True)

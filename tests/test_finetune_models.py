@@ -288,6 +288,17 @@ def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="not a PEFT LoRA adapter"):
         stack_adapters(tmp_path / "a1", tmp_path / "base", tmp_path / "bad")
 
+    # ranks that add up past the layers' size (32 here): the same model at rank 32
+    wide1 = _random_lora(LlamaForCausalLM.from_pretrained(tmp_path / "base"), 3, rank=24, alpha=24)
+    wide1.save_pretrained(tmp_path / "w1")
+    wide2 = _random_lora(wide1.merge_and_unload(), 4, rank=16, alpha=32)
+    wide2.save_pretrained(tmp_path / "w2")
+    assert stack_adapters(tmp_path / "w1", tmp_path / "w2", tmp_path / "wide")["r"] == 32
+    wide = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(tmp_path / "base"), tmp_path / "wide").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(wide(input_ids=ids).logits, wide2.merge_and_unload().eval()(input_ids=ids).logits,
+                                   rtol=1e-4, atol=1e-4)
+
     # the vLLM launcher reads the rank the stacked adapter needs
     from assistant.vllm_server import max_lora_rank
 
