@@ -203,7 +203,7 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     plan = pipeline.Plan()
     expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
     assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
-                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "distil", "quantize", "eval"]
+                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "distil", "quantize", "eval"]
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
     assert pipeline.jobs_cap([], side_by_side=False) == 0
@@ -233,15 +233,17 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4' must be comma-separated numbers"):
-        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,1.5': each round's share must be in \[0, 1\]"):
-        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,1.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4' must be comma-separated numbers"):
+        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
+        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,1.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
-                       "--set", "sft_round_names=wide,huge", "--phases", "eval"])
+                       "--set", "sft_round_rank=32", "--set", "sft_round_names=wide,huge", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
+        pipeline.main(["--set", "sft_round_rank=32,32,32,32,0.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
         pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
     pipeline.check_plan(pipeline.Plan())  # the default plan's per-round lists match its round seeds
