@@ -216,8 +216,11 @@ def batched_greedy(model: LocalModel, prompts: list[list[dict[str, Any]]], steps
     import torch
 
     tok = model.tokenizer
-    tok.padding_side = "left"
-    enc = tok([model.prompt(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+    side, tok.padding_side = tok.padding_side, "left"
+    try:
+        enc = tok([model.prompt(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tok.padding_side = side
     mask = enc["attention_mask"]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
