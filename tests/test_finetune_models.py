@@ -103,17 +103,30 @@ def test_teacher_loads_and_calls_a_tool() -> None:
 @needs_artifacts
 def test_adapter_loads_with_peft_and_matches_the_merged_teacher() -> None:
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cfg = json.loads((ARTIFACTS / "adapter" / "adapter_config.json").read_text())
     assert not cfg.get("modules_to_save"), "vLLM cannot serve modules_to_save"
     base = AutoModelForCausalLM.from_pretrained(ARTIFACTS / "base", dtype=torch.float32)
     model = PeftModel.from_pretrained(base, ARTIFACTS / "adapter").eval()
     merged = AutoModelForCausalLM.from_pretrained(ARTIFACTS / "teacher", dtype=torch.float32).eval()
-    ids = torch.tensor([[1, 5, 9, 42, 7]])
+    # base + adapter, merged here, is the stored teacher: what differs is the bf16 rounding of each round's
+    # merge, under 3 % of the adapter's whole update (a missing or wrong round would be far more)
+    plain = AutoModelForCausalLM.from_pretrained(ARTIFACTS / "base", dtype=torch.float32).state_dict()
+    ours, stored = model.merge_and_unload().state_dict(), merged.state_dict()
+    names = [n for n in stored if n.endswith("_proj.weight")]
+    off = sum((ours[n] - stored[n]).pow(2).sum() for n in names)
+    update = sum((ours[n] - plain[n]).pow(2).sum() for n in names)
+    assert float(update) > 0 and float((off / update).sqrt()) < 0.03
+    from finetune.inference import load_model
+
+    prompt = load_model(ARTIFACTS / "teacher").prompt([{"role": "user", "content": "plan X-n101-k25 with 26 trucks"}])
+    ids = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")(prompt, return_tensors="pt")["input_ids"]
     with torch.no_grad():
-        a, b = model(input_ids=ids).logits, merged(input_ids=ids).logits
-    assert a.argmax(-1).eq(b.argmax(-1)).float().mean() > 0.8  # merged copy is stored in bf16
+        a = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(ARTIFACTS / "base", dtype=torch.float32),
+                                      ARTIFACTS / "adapter").eval()(input_ids=ids).logits
+        b = merged(input_ids=ids).logits
+    assert a.argmax(-1).eq(b.argmax(-1)).float().mean() >= 0.9
 
 
 @needs_artifacts
