@@ -162,18 +162,22 @@ def _english_words() -> list[str]:
     return [w for w in vocab if w.isascii() and w.isalpha() and 3 <= len(w) <= 12]
 
 
+def _jieba_words(part_of_speech: str, longest: int, min_freq: int = 0) -> list[str]:
+    """Words of 2..``longest`` characters with one part of speech from jieba's dictionary."""
+    import jieba
+
+    words = []
+    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
+        word, freq, tag = line.split()
+        if tag == part_of_speech and 2 <= len(word) <= longest and int(freq) >= min_freq:
+            words.append(word)
+    return words
+
+
 @functools.cache
 def _zh_place_words() -> list[str]:
     """Chinese place names (part of speech ``ns``, 2-4 characters) from jieba's dictionary, about 16k."""
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
-    words = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, _, tag = line.split()
-        if tag == "ns" and 2 <= len(word) <= 4:
-            words.append(word)
-    return words
+    return _jieba_words("ns", 4)
 
 
 _PINYIN_INITIALS = ["b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "zh", "ch", "sh", "r", "z",
@@ -1302,15 +1306,7 @@ _WHEN_ZH = ["明天", "今晚", "这周末", "下周", "下午", "周一"]
 @functools.cache
 def _zh_nouns() -> list[str]:
     """Common Chinese nouns (part of speech ``n``, 2-3 characters, frequency ≥ 1000) from jieba's dictionary."""
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
-    words = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, freq, tag = line.split()
-        if tag == "n" and 2 <= len(word) <= 3 and int(freq) >= 1000:
-            words.append(word)
-    return words
+    return _jieba_words("n", 3, min_freq=1000)
 
 
 def broad_question(rng: random.Random, lang: str) -> str:

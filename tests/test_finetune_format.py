@@ -162,14 +162,10 @@ def test_breadth_three_carries_settings_asks_for_two_tools_and_spaces_latin_in_c
     assert spaced_latin("数据集east_dc_0312。") == "数据集 east_dc_0312。"
 
 
-def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_spells_out() -> None:
-    from finetune.data import _WORDS, _english_words, _zh_place_words, data_hash
-
-    rows = generate(1500, seed=14, breadth=2, names="wide")
-    assert data_hash(generate(500, seed=12, breadth=2, names="narrow")) == "4b70280639a0450e"
-    english, zh_places = set(_english_words()), set(_zh_place_words())
-    assert len(english) > 15000 and len(zh_places) > 10000
-    names, places = [], []
+def _copied_names_and_places(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Every call's dataset and location, each checked to be spelt out in what the user wrote."""
+    names: list[str] = []
+    places: list[str] = []
     for r in rows:
         users = " ".join(m["content"].lower() for m in r["messages"] if m["role"] == "user")
         for m in r["messages"]:
@@ -181,6 +177,17 @@ def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_
                         # copied, not recalled: the value is spelt out in what the user wrote
                         assert str(value).lower() in users, (value, users)
                         into.append(str(value))
+    return names, places
+
+
+def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_spells_out() -> None:
+    from finetune.data import _WORDS, _english_words, _zh_place_words, data_hash
+
+    rows = generate(1500, seed=14, breadth=2, names="wide")
+    assert data_hash(generate(500, seed=12, breadth=2, names="narrow")) == "4b70280639a0450e"
+    english, zh_places = set(_english_words()), set(_zh_place_words())
+    assert len(english) > 15000 and len(zh_places) > 10000
+    names, places = _copied_names_and_places(rows)
     parts = {p for n in names for p in n.lower().replace("_", "-").split("-")}
     new_words = {p for p in parts if p in english and p not in _WORDS}
     assert len(new_words) >= 100
@@ -216,18 +223,7 @@ def test_broad_no_tool_questions_are_added_after_the_seeds_conversations_and_cal
 def test_wild_names_add_free_strings_in_any_case_and_random_han_places_still_spelt_out() -> None:
     from finetune.data import _zh_place_words
 
-    names, places, users_all = [], [], []
-    for r in generate(1500, seed=15, breadth=2, names="wild"):
-        users = " ".join(m["content"] for m in r["messages"] if m["role"] == "user")
-        for m in r["messages"]:
-            for c in m.get("tool_calls") or []:
-                validate_call(c["name"], c["arguments"])
-                for key, into in (("dataset", names), ("location", places)):
-                    value = c["arguments"].get(key)
-                    if value is not None:
-                        assert str(value).lower() in users.lower(), (value, users)
-                        into.append(str(value))
-        users_all.append(users)
+    names, places = _copied_names_and_places(generate(1500, seed=15, breadth=2, names="wild"))
     # upper-case runs of free letters, which neither narrow nor wide names ever draw
     assert sum(any(len(p) >= 4 and p.isalpha() and p.isupper() for p in n.replace("_", "-").split("-"))
                for n in names) >= 10
