@@ -192,16 +192,23 @@ def median_speedup(speed: dict[str, dict[str, Any]], model: str, reference: str,
     return round(statistics.median(a / b for a, b in zip(ours, theirs, strict=True) if b), 2)
 
 
+def _padded(model: LocalModel, prompts: list[list[dict[str, Any]]], side: str) -> Any:
+    """The prompts' token ids as one batch padded on ``side``; the tokenizer keeps its own padding side."""
+    tok = model.tokenizer
+    before, tok.padding_side = tok.padding_side, side
+    try:
+        return tok([model.prompt(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tok.padding_side = before
+
+
 def _prefill_seconds(model: LocalModel, prompts: list[list[dict[str, Any]]]) -> float:
     """Seconds for one batched forward pass over all prompts (compute-bound, unlike 1-token decoding)."""
     import time
 
     import torch
 
-    texts = [model.prompt(p) for p in prompts]
-    tok = model.tokenizer
-    tok.padding_side = "right"
-    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = _padded(model, prompts, "right")
     t0 = time.perf_counter()
     with torch.inference_mode():
         model.model(**enc)
@@ -215,12 +222,7 @@ def batched_greedy(model: LocalModel, prompts: list[list[dict[str, Any]]], steps
 
     import torch
 
-    tok = model.tokenizer
-    side, tok.padding_side = tok.padding_side, "left"
-    try:
-        enc = tok([model.prompt(p) for p in prompts], return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tok.padding_side = side
+    enc = _padded(model, prompts, "left")
     mask = enc["attention_mask"]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():

@@ -487,16 +487,13 @@ def compare(results: dict[str, Any]) -> dict[str, Any]:
            "student_speedup": median_speedup(sp, "student", "teacher")
            or (round(s_speed / t_speed, 2) if t_speed else None),
            "student_params_over_teacher": round(s["params"] / t["params"], 3)}
-    tp = sp.get("teacher", {}).get("prefill_tokens_per_s")
-    if tp:
-        out["student_prefill_speedup"] = median_speedup(sp, "student", "teacher", "rounds_prefill_tokens_per_s")
-        if "student-int8" in sp:
-            out["int8_prefill_speedup"] = median_speedup(sp, "student-int8", "teacher", "rounds_prefill_tokens_per_s")
-    if sp.get("teacher", {}).get("rounds_batch_tokens_per_s"):
-        # many requests decoded together: the matrices, not the per-layer dispatch, set the pace
-        out["student_batch_speedup"] = median_speedup(sp, "student", "teacher", "rounds_batch_tokens_per_s")
-        if "student-int8" in sp:
-            out["int8_batch_speedup"] = median_speedup(sp, "student-int8", "teacher", "rounds_batch_tokens_per_s")
+    # prefill (one pass over all prompts) and 16 requests decoded together: the matrices, not the per-layer
+    # dispatch, set the pace
+    for kind, key in (("prefill", "rounds_prefill_tokens_per_s"), ("batch", "rounds_batch_tokens_per_s")):
+        if sp.get("teacher", {}).get(key):
+            out[f"student_{kind}_speedup"] = median_speedup(sp, "student", "teacher", key)
+            if "student-int8" in sp:
+                out[f"int8_{kind}_speedup"] = median_speedup(sp, "student-int8", "teacher", key)
     if q.get("bytes") and t.get("bytes"):
         out["int8_bytes_over_teacher"] = round(q["bytes"] / t["bytes"], 3)
         q_speed = sp.get("student-int8", {}).get("tokens_per_s") or q.get("tokens_per_s")
