@@ -321,3 +321,53 @@ def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None
     assert max_lora_rank([str(tmp_path / "a1"), str(tmp_path / "stacked")]) == 8
     with pytest.raises(DiaoduError, match="cannot read its rank"):
         max_lora_rank([str(tmp_path / "base")])
+
+
+def test_grown_model_and_adapter_compute_what_the_original_did(tmp_path: Path) -> None:
+    """Zero-output layer copies change nothing: grown base + grown adapter == the original merged model,
+    with and without the KV cache; a LoRA round can then train the copies."""
+    from peft import PeftModel
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from finetune.grow import grow_adapter, grow_model, parse_after
+    from finetune.sft import TARGETS
+
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path / "base")
+    from peft import LoraConfig, get_peft_model
+
+    lora = get_peft_model(LlamaForCausalLM.from_pretrained(tmp_path / "base"),
+                          LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS, init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    teacher = lora.merge_and_unload().eval()
+    ids = torch.tensor([[1, 5, 9, 42, 7, 3]])
+    with torch.no_grad():
+        before = teacher(input_ids=ids).logits
+        before_tokens = teacher.generate(ids, max_new_tokens=8, do_sample=False)
+
+    after = parse_after("1,0", 3)
+    assert after == [0, 1]
+    grown_teacher = grow_model(teacher, after).eval()
+    assert grown_teacher.config.num_hidden_layers == 5
+    assert [layer.self_attn.layer_idx for layer in grown_teacher.model.layers] == [0, 1, 2, 3, 4]
+    grow_model(LlamaForCausalLM.from_pretrained(tmp_path / "base"), after).save_pretrained(tmp_path / "base5")
+    grow_adapter(tmp_path / "adapter", tmp_path / "adapter5", after, n_layers=3)
+    served = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(tmp_path / "base5"), tmp_path / "adapter5").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(grown_teacher(input_ids=ids).logits, before, rtol=0, atol=0)
+        torch.testing.assert_close(served(input_ids=ids).logits, before, rtol=1e-5, atol=1e-5)
+        assert torch.equal(grown_teacher.generate(ids, max_new_tokens=8, do_sample=False), before_tokens)
+
+    # the copies' output projections are zero, but a LoRA round on them gets a gradient
+    copy = grown_teacher.model.layers[1]
+    assert not copy.self_attn.o_proj.weight.any() and not copy.mlp.down_proj.weight.any()
+    round2 = get_peft_model(grown_teacher, LoraConfig(r=2, lora_alpha=4, target_modules=TARGETS))
+    round2(input_ids=ids, labels=ids).loss.backward()
+    grads = {n: p.grad for n, p in round2.named_parameters() if ".layers.1.self_attn.o_proj.lora_B" in n}
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads.values())
+
+    for bad in ("", "3", "1,1", "x"):
+        with pytest.raises(ValueError, match="--after"):
+            parse_after(bad, 3)
