@@ -36,16 +36,17 @@ ZEROED = ("self_attn.o_proj", "mlp.down_proj")  # the projections that write int
 _LAYER = re.compile(r"(\.layers\.)(\d+)(\.)")
 
 
-def parse_after(text: str, n_layers: int) -> list[int]:
-    """The layers to copy, from ``"2,3"``: each in ``0..n_layers-1``, at least one, none twice."""
+def parse_after(text: str, n_layers: int | None = None) -> list[int]:
+    """The layers to copy, from ``"2,3"``: at least one, none twice, each in ``0..n_layers-1`` (when known)."""
     try:
-        after = [int(x) for x in text.split(",") if x.strip()]
+        after = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--after {text!r}: expected layer numbers separated by commas, e.g. 2,3") from None
-    bad = [i for i in after if not 0 <= i < n_layers]
+        raise ValueError(f"grow_after / --after {text!r}: expected layer numbers separated by commas, e.g. 2,3") from None
+    top = n_layers if n_layers is not None else float("inf")
+    bad = [i for i in after if not 0 <= i < top]
     if not after or bad or len(set(after)) != len(after):
-        raise ValueError(f"--after {text!r}: give distinct layer numbers in 0..{n_layers - 1} "
-                         f"(the model has {n_layers} layers)")
+        where = f"0..{n_layers - 1} (the model has {n_layers} layers)" if n_layers is not None else "0 or more"
+        raise ValueError(f"grow_after / --after {text!r}: give distinct layer numbers in {where}")
     return sorted(after)
 
 
@@ -118,15 +119,26 @@ def grow(model_dir: Path, out: Path, after_text: str, adapter: Path | None = Non
     after = parse_after(after_text, n_layers)
     grow_model(model, after)
     meta = read_meta(model_dir)
-    model.to(torch.bfloat16).save_pretrained(out)
-    save_tokenizer(tok, out)
+    # written beside, then swapped in: ``out`` may be ``model_dir`` itself (the pipeline grows in place)
+    tmp = out.with_name(out.name + ".growing")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.to(torch.bfloat16).save_pretrained(tmp)
+    save_tokenizer(tok, tmp)
     info = {"after": after, "from_layers": n_layers, "to_layers": model.config.num_hidden_layers,
             "zeroed": list(ZEROED), "source": str(model_dir)}
-    write_meta(out, **{**meta, "params": param_count(model), "grown": info})
+    write_meta(tmp, **{**meta, "params": param_count(model), "grown": info})
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     if adapter is not None and adapter_out is not None:
         grow_adapter(adapter, adapter_out, after, n_layers)
     log.info("grew %s from %d to %d layers -> %s", model_dir, n_layers, info["to_layers"], out)
     return info
+
+
+def grow_stack(folder: Path, after: str) -> None:
+    """Grow ``folder``'s ``base``, ``adapter`` and ``teacher`` alike, in place: base + adapter stays the teacher."""
+    grow(folder / "base", folder / "base", after)
+    grow(folder / "teacher", folder / "teacher", after, folder / "adapter", folder / "adapter")
 
 
 def main(argv: list[str] | None = None) -> None:

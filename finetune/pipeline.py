@@ -38,6 +38,7 @@ from finetune import distil, pretrain, quantize, sft, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
 from finetune.data import BREADTHS, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
 from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
+from finetune.grow import grow_stack, parse_after
 from finetune.inference import load_model
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ class Plan:
     sft_round_rank: str = "32,32,32,32,128"
     # per round: broad no-tool conversations added, as a fraction of n_sft_round (``generate(broad_no_tool=)``)
     sft_round_broad_no_tool: str = "0"
+    # grow the model deeper before this later round (1 = the first; 0 = never): zero-output copies of the
+    # layers in ``grow_after``, each right after itself (``finetune.grow``), in base, adapter and teacher
+    grow_before_round: int = 0
+    grow_after: str = "2,3"
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
@@ -137,7 +142,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2,
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -179,24 +184,54 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
         raise ValueError(f"{field}={text!r} must be comma-separated numbers") from None
 
 
+class Round(NamedTuple):
+    """One later SFT round's settings, parsed from the plan's per-round lists."""
+
+    seed: int
+    breadth: int
+    names: str
+    broad_no_tool: float
+    value_weight: float
+    lr: float
+    rank: int
+
+
+def sft_rounds(plan: Plan) -> list[Round]:
+    """The plan's later SFT rounds, one per seed, or a ValueError naming the field and value that is wrong."""
+    seeds = [x.strip() for x in plan.sft_round_seeds.split(",") if x.strip()]
+    if not all(x.isdigit() for x in seeds):
+        raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: seeds are whole numbers separated by commas")
+    n = len(seeds)
+    lrs = per_round(plan.sft_round_lr, n, "sft_round_lr")
+    weights = per_round(plan.sft_round_value_weight, n, "sft_round_value_weight")
+    ranks = per_round(plan.sft_round_rank, n, "sft_round_rank")
+    if not all(r >= 1 and r == int(r) for r in ranks):
+        raise ValueError(f"sft_round_rank={plan.sft_round_rank!r}: each round's LoRA rank must be a whole number >= 1")
+    broad = per_round(plan.sft_round_broad_no_tool, n, "sft_round_broad_no_tool")
+    if not all(0.0 <= f <= 1.0 for f in broad):
+        raise ValueError(f"sft_round_broad_no_tool={plan.sft_round_broad_no_tool!r}: each round's share must be in [0, 1]")
+    breadths = per_round(plan.sft_round_breadth, n, "sft_round_breadth")
+    if not set(breadths) <= set(map(float, BREADTHS)):
+        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
+    names = per_round_text(plan.sft_round_names, n, "sft_round_names")
+    if not set(names) <= set(NAME_SOURCES):
+        raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
+    return [Round(int(seed), int(b), name, f, w, lr, int(r))
+            for seed, b, name, f, w, lr, r in zip(seeds, breadths, names, broad, weights, lrs, ranks, strict=True)]
+
+
 def check_plan(plan: Plan) -> None:
-    """A ValueError when the per-round settings do not match the round seeds."""
-    rounds = len([x for x in plan.sft_round_seeds.split(",") if x.strip()])
+    """A ValueError naming the first plan setting that is out of range or does not match the round seeds."""
     if plan.budget_minutes < 0:
         raise ValueError(f"budget_minutes={plan.budget_minutes}: a budget is minutes of wall time, or 0 for none")
     if plan.student_ce_sittings < 0 or plan.student_more_sittings < 0:
         raise ValueError(f"student_ce_sittings={plan.student_ce_sittings}, student_more_sittings="
                          f"{plan.student_more_sittings}: sittings are counts, 0 or more")
-    for field in ("sft_round_value_weight", "sft_round_lr"):
-        per_round(getattr(plan, field), rounds, field)
-    if not all(r >= 1 and r == int(r) for r in per_round(plan.sft_round_rank, rounds, "sft_round_rank")):
-        raise ValueError(f"sft_round_rank={plan.sft_round_rank!r}: each round's LoRA rank must be a whole number >= 1")
-    if not all(0.0 <= f <= 1.0 for f in per_round(plan.sft_round_broad_no_tool, rounds, "sft_round_broad_no_tool")):
-        raise ValueError(f"sft_round_broad_no_tool={plan.sft_round_broad_no_tool!r}: each round's share must be in [0, 1]")
-    if not set(per_round(plan.sft_round_breadth, rounds, "sft_round_breadth")) <= set(map(float, BREADTHS)):
-        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
-    if not set(per_round_text(plan.sft_round_names, rounds, "sft_round_names")) <= set(NAME_SOURCES):
-        raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
+    rounds = sft_rounds(plan)
+    if not 0 <= plan.grow_before_round <= len(rounds):
+        raise ValueError(f"grow_before_round={plan.grow_before_round}: 0 (never) or a later round's number, "
+                         f"1..{len(rounds)}")
+    parse_after(plan.grow_after)
 
 
 class Budget:
@@ -236,7 +271,7 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
                      side_by_side: bool) -> dict[str, float]:
     """The run's phases in order (the pretraining stages and SFT rounds apart), each with its expected
     seconds (:data:`STEP_SECONDS`, :data:`FIXED_SECONDS`)."""
-    rounds = [x for x in plan.sft_round_seeds.split(",") if x.strip()]
+    rounds = sft_rounds(plan)
     out: dict[str, float] = {}
     for name in phases:
         if name == "pretrain":
@@ -280,14 +315,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     pre, pre2, pre3 = work / "pretrain.jsonl", work / "pretrain2.jsonl", work / "pretrain3.jsonl"
     pre4 = work / "pretrain4.jsonl"
     sft_data = work / "sft.jsonl"
-    round_seeds = [int(x) for x in plan.sft_round_seeds.split(",") if x.strip()]
-    round_breadth = [int(x) for x in per_round(plan.sft_round_breadth, len(round_seeds), "sft_round_breadth")]
-    round_weight = per_round(plan.sft_round_value_weight, len(round_seeds), "sft_round_value_weight")
-    round_lr = per_round(plan.sft_round_lr, len(round_seeds), "sft_round_lr")
-    round_names = per_round_text(plan.sft_round_names, len(round_seeds), "sft_round_names")
-    round_broad = per_round(plan.sft_round_broad_no_tool, len(round_seeds), "sft_round_broad_no_tool")
-    round_rank = [int(r) for r in per_round(plan.sft_round_rank, len(round_seeds), "sft_round_rank")]
-    round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(round_seeds))]
+    rounds = sft_rounds(plan)
+    round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(rounds))]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
     kd_sittings = 1 + (plan.student_more_sittings if plan.student_more_steps else 0)
@@ -302,9 +331,9 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
-        for seed, breadth, names, broad, path in zip(round_seeds, round_breadth, round_names, round_broad, round_data,
-                                                      strict=True):
-            write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=breadth, names=names, broad_no_tool=broad), path)
+        for rnd, path in zip(rounds, round_data, strict=True):
+            write_jsonl(generate(plan.n_sft_round, seed=rnd.seed, breadth=rnd.breadth, names=rnd.names,
+                                 broad_no_tool=rnd.broad_no_tool), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
@@ -339,9 +368,11 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                   "--max-seconds", str(budget.cap("sft", plan.sft_seconds)), "--seed", "1", *common])
         times["sft"] = t()
     if "sft_rounds" in phases:
-        for k, (path, weight, lr, rank) in enumerate(zip(round_data, round_weight, round_lr, round_rank, strict=True),
-                                                      start=2):
+        for k, (rnd, path) in enumerate(zip(rounds, round_data, strict=True), start=2):
             t = Timer()
+            if k - 1 == plan.grow_before_round:
+                # deeper from here on: base, adapter and teacher grow alike, so base + adapter is still the teacher
+                grow_stack(out, plan.grow_after)
             previous = work / "teacher-previous-round"
             shutil.rmtree(previous, ignore_errors=True)
             shutil.copytree(out / "teacher", previous)
@@ -349,8 +380,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                       "--adapter-out", str(out / "adapter"), "--merged-out", str(out / "teacher"),
                       "--steps", str(plan.sft_round_steps),
                       "--max-seconds", str(budget.cap(f"sft_round{k}", plan.sft_round_seconds)),
-                      "--lr", str(lr), "--seed", str(k), "--value-weight", str(weight),
-                      "--rank", str(rank), "--alpha", str(2 * rank), *common])
+                      "--lr", str(rnd.lr), "--seed", str(k), "--value-weight", str(rnd.value_weight),
+                      "--rank", str(rnd.rank), "--alpha", str(2 * rnd.rank), *common])
             times[f"sft_round{k}"] = t()
     if "distil" in phases:
         # the KD and CE-only students are independent: on a machine with two or more cores they

@@ -198,6 +198,16 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     side_by_side = (os.cpu_count() or 1) >= 2
     assert caps["pretrain1"] == 60.0 and caps["distil"] == (60 + 30 if side_by_side else 60 + 30 + 60)
     assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["train"]["stopped_by"] == "steps"
+    # the smoke plan grows the tiny model from 2 to 3 layers before its round: base + adapter is still the teacher
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "base", dtype=torch.float32)
+    teacher = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "teacher", dtype=torch.float32)
+    assert base.config.num_hidden_layers == teacher.config.num_hidden_layers == 3
+    served = PeftModel.from_pretrained(base, tmp_path / "out" / "adapter").merge_and_unload()
+    for name, w in teacher.state_dict().items():
+        torch.testing.assert_close(served.state_dict()[name], w, rtol=0.02, atol=0.02, msg=name)
 
 
 def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_cap() -> None:
@@ -257,6 +267,13 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
                        "--set", "sft_round_rank=32", "--set", "sft_round_names=wide,huge", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
         pipeline.main(["--set", "sft_round_rank=32,32,32,32,0.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"grow_before_round=6: 0 \(never\) or a later round's number, 1..5"):
+        pipeline.main(["--set", "grow_before_round=6", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
+        pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_seeds='9,ten'"):
+        pipeline.main(["--set", "sft_round_seeds=9,ten", "--set", "sft_round_lr=1e-3", "--set", "sft_round_breadth=1",
+                       "--phases", "eval"])
     with pytest.raises(SystemExit, match="student_ce_sittings=-1"):
         pipeline.main(["--set", "student_ce_sittings=-1", "--phases", "eval"])
     pipeline.check_plan(pipeline.Plan())  # the default plan's per-round lists match its round seeds
