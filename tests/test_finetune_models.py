@@ -256,19 +256,19 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4' must be comma-separated numbers"):
-        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
-        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,1.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
+        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
+        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,1.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_rank=32", "--set", "sft_round_names=wide,huge", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
-        pipeline.main(["--set", "sft_round_rank=32,32,32,32,0.5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"grow_before_round=6: 0 \(never\) or a later round's number, 1..5"):
-        pipeline.main(["--set", "grow_before_round=6", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
+        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,0.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"grow_before_round=7: 0 \(never\) or a later round's number, 1..6"):
+        pipeline.main(["--set", "grow_before_round=7", "--phases", "eval"])
     with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
         pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
     with pytest.raises(SystemExit, match="sft_round_seeds='9,ten'"):
