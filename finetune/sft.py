@@ -3,7 +3,7 @@
 Loss on assistant tokens only (tool-call lines, answers, their ``<|im_end|>``). LoRA sits on the
 attention and MLP projections only (no ``modules_to_save``), so vLLM can serve the adapter with
 ``--enable-lora --lora-modules diaodu=finetune/artifacts/adapter --max-lora-rank 256`` (the shipped
-adapter stacks six rounds: rank 192). Writes
+adapter stacks seven rounds on the grown 8-layer base: rank 192). Writes
 ``adapter/`` (PEFT format) and ``teacher/`` (merged, HF format), each with meta.json.
 
 A later round trains on the merged teacher of the earlier ones (``--base`` that teacher,
