@@ -15,7 +15,7 @@ same machine (pretraining 33 min, SFT 23 min, a later round about 23 min), where
 about 3 h 25 min (about 5 h since sessions 18-20 added three later rounds). With the budget the run
 ends near it whatever the day's pace, with fewer steps on a slow day; each artifact's ``meta.json`` records the steps done and what stopped them (``stopped_by``),
 ``pipeline.json`` the budget's expected times and the caps it gave.
-``--set sft_round_seeds= --set student_more_steps=0`` (no later rounds, one sitting: the session-3
+``--set sft_round_seeds= --set grow_before_round=0 --set student_more_steps=0`` (no later rounds, one sitting: the session-3
 recipe) gives the budget to fewer phases.
 ``python -m finetune.pipeline --smoke`` runs tiny sizes into a
 temporary folder in a few minutes (CI); it never touches the shipped artifacts.
@@ -40,6 +40,7 @@ from finetune.data import BREADTHS, NAME_SOURCES, data_hash, generate, read_json
 from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
 from finetune.grow import grow_stack, parse_after
 from finetune.inference import load_model
+from finetune.modeling import SIZES
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +234,11 @@ def check_plan(plan: Plan) -> None:
     rounds = sft_rounds(plan)
     if not 0 <= plan.grow_before_round <= len(rounds):
         raise ValueError(f"grow_before_round={plan.grow_before_round}: 0 (never) or a later round's number, "
-                         f"1..{len(rounds)}")
-    parse_after(plan.grow_after)
+                         f"1..{len(rounds)} (the plan has {len(rounds)} later round(s); without any, set it to 0)")
+    if plan.size not in SIZES or plan.student_size not in SIZES:
+        raise ValueError(f"size={plan.size!r}, student_size={plan.student_size!r}: sizes are {', '.join(SIZES)}")
+    # checked against the model's depth now, not hours into the run when the growth comes
+    parse_after(plan.grow_after, SIZES[plan.size]["num_hidden_layers"] if plan.grow_before_round else None)
 
 
 class Budget:

@@ -271,6 +271,14 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
         pipeline.main(["--set", "grow_before_round=7", "--phases", "eval"])
     with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
         pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"grow_after / --after '2,6': give distinct layer numbers in 0..5"):
+        pipeline.main(["--set", "grow_after=2,6", "--phases", "eval"])  # the teacher size has 6 layers
+    with pytest.raises(SystemExit, match="without any, set it to 0"):
+        pipeline.main(["--set", "sft_round_seeds=", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="size='huge'"):
+        pipeline.main(["--set", "size=huge", "--phases", "eval"])
+    no_rounds = pipeline.Plan(sft_round_seeds="", grow_before_round=0)
+    pipeline.check_plan(no_rounds)  # the documented one-round recipe
     with pytest.raises(SystemExit, match="sft_round_seeds='9,ten'"):
         pipeline.main(["--set", "sft_round_seeds=9,ten", "--set", "sft_round_lr=1e-3", "--set", "sft_round_breadth=1",
                        "--phases", "eval"])
