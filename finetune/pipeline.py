@@ -289,8 +289,12 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
         elif name == "sft":
             out["sft"] = plan.sft_steps * STEP_SECONDS["sft"]
         elif name == "sft_rounds":
+            # a round on the grown model costs its extra layers (session 20: 8 layers, 1.26x a step)
+            depth = SIZES[plan.size]["num_hidden_layers"] if plan.size in SIZES else 1
+            grown = (depth + len(parse_after(plan.grow_after))) / depth if plan.grow_before_round else 1.0
             for k in range(len(rounds)):
-                out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"]
+                deeper = plan.grow_before_round and k + 1 >= plan.grow_before_round
+                out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"] * (grown if deeper else 1.0)
         elif name == "distil":
             def sittings(mode: str, count: int) -> float:
                 steps = plan.student_steps + (count - 1) * plan.student_more_steps if count else 0

@@ -226,7 +226,10 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     plan = pipeline.Plan()
     expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
     assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
-                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "distil", "quantize", "eval"]
+                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "sft_round7", "distil",
+                              "quantize", "eval"]
+    # the last round runs on the model grown from 6 to 8 layers
+    assert expected["sft_round7"] == pytest.approx(expected["sft_round6"] * 8 / 6)
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
     assert pipeline.jobs_cap([], side_by_side=False) == 0
