@@ -113,6 +113,8 @@ def grow(model_dir: Path, out: Path, after_text: str, adapter: Path | None = Non
     """Grow the model in ``model_dir`` (and optionally its adapter) and save it to ``out``."""
     if (adapter is None) != (adapter_out is None):
         raise ValueError("give --adapter and --adapter-out together")
+    if not (Path(model_dir) / "config.json").is_file():
+        raise ValueError(f"--model {model_dir}: no model there (a local folder with config.json is needed)")
     tok = AutoTokenizer.from_pretrained(model_dir)
     model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     n_layers = model.config.num_hidden_layers

@@ -399,3 +399,10 @@ def test_grown_model_and_adapter_compute_what_the_original_did(tmp_path: Path) -
     for bad in ("", "3", "1,1", "x"):
         with pytest.raises(ValueError, match="--after"):
             parse_after(bad, 3)
+    from finetune.grow import main as grow_main
+
+    with pytest.raises(SystemExit, match="no model there"):
+        grow_main(["--model", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match="give --adapter and --adapter-out together"):
+        grow_main(["--model", str(tmp_path / "base"), "--out", str(tmp_path / "out"), "--adapter", str(tmp_path / "adapter")])
+    assert not (tmp_path / "out").exists()
