@@ -10,7 +10,7 @@ The same growth applies to a PEFT adapter trained on the original base (:func:`g
 of layer ``i`` gets layer ``i``'s LoRA weights on the input projections and none on the zeroed output
 projections, so ``grown base + grown adapter == grown(base + adapter)``.
 
-``python -m finetune.grow --model DIR --out DIR --after 2,3 [--adapter DIR --adapter-out DIR]``
+``python -m finetune.grow --model DIR --out DIR --after 2,3 [--adapter DIR --adapter-out DIR] [--json]``
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from finetune.common import param_count, read_meta, save_tokenizer, write_meta
+from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,9 @@ def new_order(n_layers: int, after: list[int]) -> list[tuple[int, bool]]:
 def grow_model(model: Any, after: list[int]) -> Any:
     """Insert a zero-output copy of each layer in ``after`` right after it (in place; returns ``model``)."""
     layers = model.model.layers
+    order = new_order(len(layers), after)
     grown = []
-    for src, is_copy in new_order(len(layers), after):
+    for src, is_copy in order:
         layer = copy.deepcopy(layers[src]) if is_copy else layers[src]
         if is_copy:
             with torch.no_grad():
@@ -76,7 +78,7 @@ def grow_model(model: Any, after: list[int]) -> Any:
     model.model.layers = torch.nn.ModuleList(grown)
     model.config.num_hidden_layers = len(grown)
     if getattr(model.config, "layer_types", None):
-        model.config.layer_types = [model.config.layer_types[src] for src, _ in new_order(len(layers), after)]
+        model.config.layer_types = [model.config.layer_types[src] for src, _ in order]
     return model
 
 
@@ -150,11 +152,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--after", default="2,3", help="copy these layers, each right after itself (default 2,3)")
     ap.add_argument("--adapter", type=Path, default=None, help="a PEFT adapter on --model to grow alike")
     ap.add_argument("--adapter-out", type=Path, default=None)
+    ap.add_argument("--json", action="store_true", help="print what was grown as one JSON document")
     a = ap.parse_args(argv)
     try:
-        grow(a.model, a.out, a.after, a.adapter, a.adapter_out)
+        info = grow(a.model, a.out, a.after, a.adapter, a.adapter_out)
     except (ValueError, OSError) as exc:
         raise SystemExit(f"error: {exc}") from None
+    if a.json:
+        print_json({**info, "out": str(a.out), "adapter_out": str(a.adapter_out) if a.adapter_out else None})
 
 
 if __name__ == "__main__":
