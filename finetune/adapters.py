@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from finetune.common import read_meta, write_meta
+from finetune.common import read_meta, write_meta, written_beside
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +86,19 @@ def stack_adapters(first: Path, second: Path, out: Path) -> dict:
             raise ValueError(f"unexpected tensor {key!r} in {first}; only lora_A / lora_B weights can be stacked")
     merged, rank = _compress(merged, cfg1["r"] + cfg2["r"])
     cfg = {**cfg1, "r": rank, "lora_alpha": rank}  # scaling 1: the scalings live in lora_B
-    tmp = out.with_name(out.name + ".stacking")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(first, tmp)  # tokenizer files, chat template, README
-    save_file(merged, str(tmp / WEIGHTS))
-    (tmp / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n")
     m1, m2 = read_meta(first), read_meta(second)
-    rounds = [*(m1.get("config", {}).get("rounds") or [m1.get("config", {})]), m2.get("config", {})]
-    hashes = [*(m1["data_hash"] if isinstance(m1.get("data_hash"), list) else [m1.get("data_hash")]),
-              m2.get("data_hash")]
-    write_meta(tmp, kind="adapter", config={"rank": rank, "alpha": rank, "targets": cfg["target_modules"],
-                                            "rounds": rounds},
-               data_hash=hashes, stacked_from=[str(first), str(second)],
-               lora_params=sum(t.numel() for t in merged.values()),
-               train_time_s=round((m1.get("train_time_s") or 0) + (m2.get("train_time_s") or 0), 1),
-               train={"rounds": [*(m1.get("train", {}).get("rounds") or [m1.get("train")]), m2.get("train")]})
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with written_beside(out, seed_from=first) as tmp:  # tokenizer files, chat template, README
+        save_file(merged, str(tmp / WEIGHTS))
+        (tmp / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n")
+        rounds = [*(m1.get("config", {}).get("rounds") or [m1.get("config", {})]), m2.get("config", {})]
+        hashes = [*(m1["data_hash"] if isinstance(m1.get("data_hash"), list) else [m1.get("data_hash")]),
+                  m2.get("data_hash")]
+        write_meta(tmp, kind="adapter", config={"rank": rank, "alpha": rank, "targets": cfg["target_modules"],
+                                                "rounds": rounds},
+                   data_hash=hashes, stacked_from=[str(first), str(second)],
+                   lora_params=sum(t.numel() for t in merged.values()),
+                   train_time_s=round((m1.get("train_time_s") or 0) + (m2.get("train_time_s") or 0), 1),
+                   train={"rounds": [*(m1.get("train", {}).get("rounds") or [m1.get("train")]), m2.get("train")]})
     log.info("stacked %s (r=%d) + %s (r=%d) -> %s (r=%d)", first, cfg1["r"], second, cfg2["r"], out, rank)
     return cfg
 

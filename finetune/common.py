@@ -8,8 +8,10 @@ import logging
 import math
 import os
 import random
+import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,30 @@ def write_meta(out: Path, **fields: Any) -> None:
     old = json.loads(path.read_text()) if path.is_file() else {}
     old.update(fields)
     path.write_text(json.dumps(old, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def written_beside(out: Path, seed_from: Path | None = None) -> Iterator[Path]:
+    """Yield a side folder to write ``out`` into; on success it replaces ``out``.
+
+    Written beside, then swapped in, because ``out`` may be the very folder being read (the pipeline grows
+    and stacks in place), and a failure half-way must leave the old ``out`` whole. ``seed_from`` starts the
+    side folder as a copy of that folder (tokenizer files, chat template, README).
+    """
+    out = Path(out)
+    tmp = out.with_name(out.name + ".writing")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if seed_from is not None:
+        shutil.copytree(seed_from, tmp)
+    else:
+        tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
 
 
 def read_meta(path: Path) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import copy
 import json
 import logging
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from finetune.common import param_count, read_meta, save_tokenizer, write_meta
+from finetune.common import param_count, read_meta, save_tokenizer, write_meta, written_beside
 from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
@@ -99,15 +98,11 @@ def grow_adapter(adapter: Path, out: Path, after: list[int], n_layers: int) -> N
             new_key = f"{key[:m.start(2)]}{idx}{key[m.end(2):]}"
             zero = is_copy and any(z in key for z in ZEROED) and ".lora_B." in key
             grown[new_key] = torch.zeros_like(tensor) if zero else tensor.clone()
-    tmp = out.with_name(out.name + ".growing")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(adapter, tmp)
-    save_file(grown, str(tmp / "adapter_model.safetensors"))
-    (tmp / "adapter_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     meta = read_meta(adapter)
-    write_meta(tmp, **{**meta, "grown": {"after": after, "from_layers": n_layers, "to_layers": len(order)}})
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with written_beside(out, seed_from=adapter) as tmp:
+        save_file(grown, str(tmp / "adapter_model.safetensors"))
+        (tmp / "adapter_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        write_meta(tmp, **{**meta, "grown": {"after": after, "from_layers": n_layers, "to_layers": len(order)}})
 
 
 def grow(model_dir: Path, out: Path, after_text: str, adapter: Path | None = None,
@@ -123,16 +118,12 @@ def grow(model_dir: Path, out: Path, after_text: str, adapter: Path | None = Non
     after = parse_after(after_text, n_layers)
     grow_model(model, after)
     meta = read_meta(model_dir)
-    # written beside, then swapped in: ``out`` may be ``model_dir`` itself (the pipeline grows in place)
-    tmp = out.with_name(out.name + ".growing")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.to(torch.bfloat16).save_pretrained(tmp)
-    save_tokenizer(tok, tmp)
     info = {"after": after, "from_layers": n_layers, "to_layers": model.config.num_hidden_layers,
             "zeroed": list(ZEROED), "source": str(model_dir)}
-    write_meta(tmp, **{**meta, "params": param_count(model), "grown": info})
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with written_beside(out) as tmp:  # ``out`` may be ``model_dir`` itself (the pipeline grows in place)
+        model.to(torch.bfloat16).save_pretrained(tmp)
+        save_tokenizer(tok, tmp)
+        write_meta(tmp, **{**meta, "params": param_count(model), "grown": info})
     if adapter is not None and adapter_out is not None:
         grow_adapter(adapter, adapter_out, after, n_layers)
     log.info("grew %s from %d to %d layers -> %s", model_dir, n_layers, info["to_layers"], out)

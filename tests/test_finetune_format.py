@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
 from finetune.chatformat import CHAT_TEMPLATE, SYSTEM_PROMPT, format_calls, parse_assistant, render_prompt
+from finetune.common import written_beside
 from finetune.data import clock_phrase, en_words, generate, seconds_phrase, zh_words
 from tools.contract import EVENTS, INCIDENT_TYPES, METHODS, OBJECTIVES, QUESTIONS, TOOL_NAMES, validate_call
 
@@ -264,3 +266,17 @@ def test_cli_bad_input_is_a_clear_json_error() -> None:
     assert res.exit_code == 2 and json.loads(res.stdout)["error"].startswith("--limit must be at least 1")
     res = runner.invoke(app, ["finetune", "run", "--phases", "pretrain,bake", "--json"])
     assert res.exit_code == 2 and "'bake'" in json.loads(res.stdout)["error"]
+
+
+def test_written_beside_replaces_the_folder_only_when_the_write_succeeds(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "weights").write_text("old")
+    with pytest.raises(RuntimeError, match="half-way"), written_beside(out, seed_from=out) as side:
+        (side / "weights").write_text("half")
+        raise RuntimeError("failed half-way")
+    assert (out / "weights").read_text() == "old"  # the old folder is whole
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # and no side folder is left behind
+    with written_beside(out, seed_from=out) as side:  # reading from ``out`` while writing it: in place
+        (side / "extra").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["extra", "weights"]
