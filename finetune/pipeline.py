@@ -155,6 +155,9 @@ SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pret
 # pieces): pretraining 0.30-0.41 (stages 1-4), SFT 0.57, a later round 0.59-0.61, a KD step 0.29 (1715 steps
 # in 497 s). Only their ratios matter: they share the budget out, and a slower or faster day scales them all
 STEP_SECONDS = {"pretrain": 0.38, "sft": 0.57, "sft_round": 0.60, "kd": 0.29, "ce": 0.15}
+# the teacher's forward pass as a share of a KD step's time (session 20: a teacher grown 6 -> 8 layers made
+# a step 1.17x slower, so about half)
+KD_TEACHER_SHARE = 0.5
 # phases of fixed cost: data and tokenizer, INT8, the held-out evaluation of five models and the speed race
 # (session 14: 17 s for the teacher on two threads, 6-7 s for each student)
 FIXED_SECONDS = {"data": 20.0, "tokenizer": 10.0, "quantize": 10.0, "eval": 120.0}
@@ -279,6 +282,13 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
     """The run's phases in order (the pretraining stages and SFT rounds apart), each with its expected
     seconds (:data:`STEP_SECONDS`, :data:`FIXED_SECONDS`)."""
     rounds = sft_rounds(plan)
+    # a round on the grown model costs its extra layers (session 20: 8 layers, 1.26x a step)
+    depth = SIZES[plan.size]["num_hidden_layers"] if plan.size in SIZES else 1
+    grown = (depth + len(parse_after(plan.grow_after))) / depth if plan.grow_before_round else 1.0
+    # a KD step runs the teacher's forward too: about half of its time at 6 layers, so a teacher grown in
+    # a round slows it by half its growth (session 20: 6 -> 8 layers, 1.17x a step)
+    teacher_grown = bool(plan.grow_before_round) and plan.grow_before_round <= len(rounds)
+    kd_scale = 1 + KD_TEACHER_SHARE * (grown - 1) if teacher_grown else 1.0
     out: dict[str, float] = {}
     for name in phases:
         if name == "pretrain":
@@ -289,16 +299,13 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
         elif name == "sft":
             out["sft"] = plan.sft_steps * STEP_SECONDS["sft"]
         elif name == "sft_rounds":
-            # a round on the grown model costs its extra layers (session 20: 8 layers, 1.26x a step)
-            depth = SIZES[plan.size]["num_hidden_layers"] if plan.size in SIZES else 1
-            grown = (depth + len(parse_after(plan.grow_after))) / depth if plan.grow_before_round else 1.0
             for k in range(len(rounds)):
                 deeper = plan.grow_before_round and k + 1 >= plan.grow_before_round
                 out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"] * (grown if deeper else 1.0)
         elif name == "distil":
             def sittings(mode: str, count: int) -> float:
                 steps = plan.student_steps + (count - 1) * plan.student_more_steps if count else 0
-                return steps * STEP_SECONDS[mode]
+                return steps * STEP_SECONDS[mode] * (kd_scale if mode == "kd" else 1.0)
 
             kd, ce = sittings("kd", kd_sittings), sittings("ce", ce_sittings)
             out["distil"] = max(kd, ce) if side_by_side else kd + ce

@@ -233,7 +233,14 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
     assert pipeline.jobs_cap([], side_by_side=False) == 0
-    assert expected["distil"] == pytest.approx(15000 * pipeline.STEP_SECONDS["kd"] + 5000 * pipeline.STEP_SECONDS["ce"])
+    # the KD sittings learn from the grown teacher: its two extra layers (a third more) slow a step by a sixth
+    kd_scale = 1 + pipeline.KD_TEACHER_SHARE * (8 / 6 - 1)
+    assert kd_scale == pytest.approx(7 / 6)
+    assert expected["distil"] == pytest.approx(15000 * pipeline.STEP_SECONDS["kd"] * kd_scale
+                                               + 5000 * pipeline.STEP_SECONDS["ce"])
+    # with no growth the teacher is as it was and a KD step costs its plain price
+    flat = pipeline.expected_seconds(pipeline.Plan(grow_before_round=0), ["distil"], 3, 1, side_by_side=False)
+    assert flat["distil"] == pytest.approx(15000 * pipeline.STEP_SECONDS["kd"] + 5000 * pipeline.STEP_SECONDS["ce"])
 
 
 def test_a_time_capped_run_ends_annealed() -> None:
