@@ -226,10 +226,12 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     plan = pipeline.Plan()
     expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
     assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
-                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "sft_round7", "distil",
+                              "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "sft_round7", "sft_round8",
+                              "distil",
                               "quantize", "eval"]
-    # the last round runs on the model grown from 6 to 8 layers
+    # the last two rounds run on the model grown from 6 to 8 layers
     assert expected["sft_round7"] == pytest.approx(expected["sft_round6"] * 8 / 6)
+    assert expected["sft_round8"] == pytest.approx(expected["sft_round7"])
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
     assert pipeline.jobs_cap([], side_by_side=False) == 0
@@ -266,19 +268,19 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
-        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
-        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,1.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
+        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
+        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,0,1.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_rank=32", "--set", "sft_round_names=wide,huge", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
-        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,0.5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"grow_before_round=7: 0 \(never\) or a later round's number, 1..6"):
-        pipeline.main(["--set", "grow_before_round=7", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
+        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,32,0.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"grow_before_round=8: 0 \(never\) or a later round's number, 1..7"):
+        pipeline.main(["--set", "grow_before_round=8", "--phases", "eval"])
     with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
         pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"grow_after / --after '2,6': give distinct layer numbers in 0..5"):
