@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
 import re
 from pathlib import Path
@@ -83,7 +82,6 @@ def grow_model(model: Any, after: list[int]) -> Any:
 
 def grow_adapter(adapter: Path, out: Path, after: list[int], n_layers: int) -> None:
     """Write ``adapter`` remapped onto the grown base (see the module docstring)."""
-    cfg = json.loads((adapter / "adapter_config.json").read_text())
     weights = load_file(str(adapter / "adapter_model.safetensors"))
     order = new_order(n_layers, after)
     grown: dict[str, torch.Tensor] = {}
@@ -99,9 +97,8 @@ def grow_adapter(adapter: Path, out: Path, after: list[int], n_layers: int) -> N
             zero = is_copy and any(z in key for z in ZEROED) and ".lora_B." in key
             grown[new_key] = torch.zeros_like(tensor) if zero else tensor.clone()
     meta = read_meta(adapter)
-    with written_beside(out, seed_from=adapter) as tmp:
+    with written_beside(out, seed_from=adapter) as tmp:  # its config is the same: the copy keeps it
         save_file(grown, str(tmp / "adapter_model.safetensors"))
-        (tmp / "adapter_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         write_meta(tmp, **{**meta, "grown": {"after": after, "from_layers": n_layers, "to_layers": len(order)}})
 
 

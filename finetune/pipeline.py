@@ -287,10 +287,10 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
     # a round on the grown model costs its extra layers (session 20: 8 layers, 1.26x a step)
     depth = SIZES[plan.size]["num_hidden_layers"] if plan.size in SIZES else 1
     grown = (depth + len(parse_after(plan.grow_after))) / depth if plan.grow_before_round else 1.0
+    on_grown = [bool(plan.grow_before_round) and k + 1 >= plan.grow_before_round for k in range(len(rounds))]
     # a KD step runs the teacher's forward too: about half of its time at 6 layers, so a teacher grown in
     # a round slows it by half its growth (session 20: 6 -> 8 layers, 1.17x a step)
-    teacher_grown = bool(plan.grow_before_round) and plan.grow_before_round <= len(rounds)
-    kd_scale = 1 + KD_TEACHER_SHARE * (grown - 1) if teacher_grown else 1.0
+    kd_scale = 1 + KD_TEACHER_SHARE * (grown - 1) if any(on_grown) else 1.0
     out: dict[str, float] = {}
     for name in phases:
         if name == "pretrain":
@@ -301,8 +301,7 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
         elif name == "sft":
             out["sft"] = plan.sft_steps * STEP_SECONDS["sft"]
         elif name == "sft_rounds":
-            for k in range(len(rounds)):
-                deeper = plan.grow_before_round and k + 1 >= plan.grow_before_round
+            for k, deeper in enumerate(on_grown):
                 out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"] * (grown if deeper else 1.0)
         elif name == "distil":
             def sittings(mode: str, count: int) -> float:
