@@ -36,6 +36,7 @@ from finetune.common import (
     setup,
     train_steps,
     write_meta,
+    written_beside,
 )
 from finetune.data import data_hash, read_jsonl
 
@@ -61,9 +62,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--value-weight", type=float, default=1.0,
                     help="loss weight on the tool-call argument values (1 = plain mean over assistant tokens)")
+    ap.add_argument("--embed-lr", type=float, default=0.0,
+                    help="also train the (tied) token embeddings at this peak rate (0: frozen, the adapter alone)")
+    ap.add_argument("--embeddings-into", type=Path, default=None,
+                    help="with --embed-lr: the model folder the adapter sits on, which takes the trained embeddings")
     ap.add_argument("--stack-on", type=Path, default=None,
                     help="the adapter that made --base from its own base: write the stacked adapter")
     a = ap.parse_args(argv)
+    if a.embed_lr < 0:
+        ap.error(f"--embed-lr {a.embed_lr}: a learning rate is >= 0 (0 keeps the embeddings frozen)")
+    if (a.embed_lr > 0) != (a.embeddings_into is not None):
+        # a LoRA adapter cannot carry the embeddings (vLLM serves no modules_to_save), so the folder the
+        # adapter sits on must take them, or base + adapter would no longer be the merged teacher
+        ap.error("--embed-lr > 0 and --embeddings-into DIR go together: trained embeddings must be written into "
+                 "the model the adapter sits on")
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.base)
     base = AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.float32)
@@ -74,13 +86,18 @@ def main(argv: list[str] | None = None) -> None:
     # Any: peft forwards merge_and_unload to the LoRA model through __getattr__, which mypy cannot follow
     model: Any = get_peft_model(base, lcfg)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    groups: list[dict[str, Any]] = [{"params": trainable, "lr": a.lr}]
+    if a.embed_lr > 0:
+        embed = model.get_input_embeddings().weight
+        embed.requires_grad_(True)
+        groups.append({"params": [embed], "lr": a.embed_lr})
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 1, a.max_len, tok.pad_token_id)
-    stats = train_steps(model, stream, a.steps, [{"params": trainable, "lr": a.lr}],
+    stats = train_steps(model, stream, a.steps, groups,
                         lambda m, b: masked_ce(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
                                                b["labels"], b.get("weights")), max_seconds=a.max_seconds)
     config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
               "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base),
-              "value_weight": a.value_weight}
+              "value_weight": a.value_weight, "embed_lr": a.embed_lr}
     round_dir = a.adapter_out.with_name(a.adapter_out.name + ".round") if a.stack_on else a.adapter_out
     model.save_pretrained(round_dir)
     save_tokenizer(tok, round_dir)
@@ -93,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
                      "rounds": read_meta(a.adapter_out)["config"]["rounds"]}
         shutil.rmtree(round_dir)  # its config and data hash live on in the stacked adapter's meta.json
     merged = model.merge_and_unload()
+    if a.embeddings_into is not None:
+        replace_embeddings(a.embeddings_into, merged.get_input_embeddings().weight)
     (a.merged_out / "meta.json").unlink(missing_ok=True)  # a later round overwrites the earlier teacher
     merged.to(torch.bfloat16).save_pretrained(a.merged_out)
     save_tokenizer(tok, a.merged_out)
@@ -106,6 +125,24 @@ def main(argv: list[str] | None = None) -> None:
                train_time_s=round(base_time + stats["seconds"], 1), sft_time_s=round(sft_before + stats["seconds"], 1),
                pretrain_time_s=pretrain_time)
     log.info("adapter (%d LoRA params) -> %s; merged teacher -> %s", n_lora, a.adapter_out, a.merged_out)
+
+
+def replace_embeddings(model_dir: Path, weight: torch.Tensor) -> None:
+    """Write ``weight`` as the token embeddings (tied to the output layer) of the model in ``model_dir``.
+
+    A round that trains the embeddings (``--embed-lr``) writes them into the base its adapter sits on, so
+    base + adapter is still the merged teacher; the base's ``meta.json`` records it.
+    """
+    from safetensors.torch import load_file, save_file
+
+    with written_beside(model_dir, seed_from=model_dir) as tmp:
+        weights = load_file(tmp / "model.safetensors")
+        key = next((k for k in weights if k.endswith("embed_tokens.weight")), None)
+        if key is None or weights[key].shape != weight.shape:
+            raise ValueError(f"{model_dir}: no token embeddings of shape {tuple(weight.shape)} to replace")
+        weights[key] = weight.detach().to(weights[key].dtype).contiguous()
+        save_file(weights, tmp / "model.safetensors", metadata={"format": "pt"})
+        write_meta(tmp, embeddings_trained_in_sft=read_meta(tmp).get("embeddings_trained_in_sft", 0) + 1)
 
 
 if __name__ == "__main__":

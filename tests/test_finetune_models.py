@@ -198,13 +198,15 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     side_by_side = (os.cpu_count() or 1) >= 2
     assert caps["pretrain1"] == 60.0 and caps["distil"] == (60 + 30 if side_by_side else 60 + 30 + 60)
     assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["train"]["stopped_by"] == "steps"
-    # the smoke plan grows the tiny model from 2 to 3 layers before its round: base + adapter is still the teacher
+    # the smoke plan grows the tiny model from 2 to 3 layers before its round, and the round trains the token
+    # embeddings too, writing them into base/: base + adapter is still the teacher
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "base", dtype=torch.float32)
     teacher = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "teacher", dtype=torch.float32)
     assert base.config.num_hidden_layers == teacher.config.num_hidden_layers == 3
+    assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["embeddings_trained_in_sft"] == 1
     served = PeftModel.from_pretrained(base, tmp_path / "out" / "adapter").merge_and_unload()
     for name, w in teacher.state_dict().items():
         torch.testing.assert_close(served.state_dict()[name], w, rtol=0.02, atol=0.02, msg=name)
@@ -227,11 +229,11 @@ def test_budget_shares_the_time_left_by_expected_time_and_never_raises_a_plan_ca
     expected = pipeline.expected_seconds(plan, list(pipeline.PHASES), 3, 1, side_by_side=False)
     assert list(expected) == ["data", "tokenizer", "pretrain1", "pretrain2", "pretrain3", "pretrain4", "sft",
                               "sft_round2", "sft_round3", "sft_round4", "sft_round5", "sft_round6", "sft_round7", "sft_round8",
-                              "distil",
+                              "sft_round9", "distil",
                               "quantize", "eval"]
-    # the last two rounds run on the model grown from 6 to 8 layers
+    # the last three rounds run on the model grown from 6 to 8 layers
     assert expected["sft_round7"] == pytest.approx(expected["sft_round6"] * 8 / 6)
-    assert expected["sft_round8"] == pytest.approx(expected["sft_round7"])
+    assert expected["sft_round9"] == pytest.approx(expected["sft_round8"]) == pytest.approx(expected["sft_round7"])
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=True) == 90
     assert pipeline.jobs_cap([[60, 30], [60]], side_by_side=False) == 150
     assert pipeline.jobs_cap([], side_by_side=False) == 0
@@ -268,19 +270,22 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
-        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
-        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,0,1.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
+        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
+        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,0,0,1.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_embed_lr='0,0,0,0,0,0,0,-1e-4': each round's rate must be >= 0"):
+        pipeline.main(["--set", "sft_round_embed_lr=0,0,0,0,0,0,0,-1e-4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
-                       "--set", "sft_round_rank=32", "--set", "sft_round_names=wide,huge", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
-        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,32,0.5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"grow_before_round=8: 0 \(never\) or a later round's number, 1..7"):
-        pipeline.main(["--set", "grow_before_round=8", "--phases", "eval"])
+                       "--set", "sft_round_rank=32", "--set", "sft_round_embed_lr=0", "--set", "sft_round_names=wide,huge",
+                       "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
+        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,32,32,0.5", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"grow_before_round=9: 0 \(never\) or a later round's number, 1..8"):
+        pipeline.main(["--set", "grow_before_round=9", "--phases", "eval"])
     with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
         pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"grow_after / --after '2,6': give distinct layer numbers in 0..5"):
@@ -415,3 +420,37 @@ def test_grown_model_and_adapter_compute_what_the_original_did(tmp_path: Path) -
     with pytest.raises(SystemExit, match="give --adapter and --adapter-out together"):
         grow_main(["--model", str(tmp_path / "base"), "--out", str(tmp_path / "out"), "--adapter", str(tmp_path / "adapter")])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_round_that_trains_the_embeddings_must_write_them_where_the_adapter_sits(tmp_path: Path,
+                                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A LoRA adapter cannot carry embeddings (vLLM serves no modules_to_save): ``--embed-lr`` needs
+    ``--embeddings-into``, and ``replace_embeddings`` swaps exactly the embedding matrix of that folder."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from finetune import sft
+
+    common = ["--data", str(tmp_path / "none.jsonl"), "--base", str(tmp_path), "--adapter-out", str(tmp_path / "a"),
+              "--merged-out", str(tmp_path / "m")]
+    with pytest.raises(SystemExit):
+        sft.main([*common, "--embed-lr", "1e-4"])
+    assert "--embed-lr > 0 and --embeddings-into DIR go together" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        sft.main([*common, "--embed-lr", "-1"])
+    assert "--embed-lr -1.0: a learning rate is >= 0" in capsys.readouterr().err
+
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(cfg)
+    model.save_pretrained(tmp_path / "base")
+    new = torch.randn(50, 32)
+    sft.replace_embeddings(tmp_path / "base", new)
+    back = LlamaForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32)
+    torch.testing.assert_close(back.get_input_embeddings().weight, new)
+    torch.testing.assert_close(back.get_output_embeddings().weight, new)  # tied: the output layer follows
+    torch.testing.assert_close(back.model.layers[0].mlp.up_proj.weight, model.model.layers[0].mlp.up_proj.weight)
+    assert json.loads((tmp_path / "base" / "meta.json").read_text())["embeddings_trained_in_sft"] == 1
+    with pytest.raises(ValueError, match=r"no token embeddings of shape \(60, 32\)"):
+        sft.replace_embeddings(tmp_path / "base", torch.randn(60, 32))
+    torch.testing.assert_close(LlamaForCausalLM.from_pretrained(tmp_path / "base").get_input_embeddings().weight, new)
