@@ -3,12 +3,17 @@
 Loss on assistant tokens only (tool-call lines, answers, their ``<|im_end|>``). LoRA sits on the
 attention and MLP projections only (no ``modules_to_save``), so vLLM can serve the adapter with
 ``--enable-lora --lora-modules diaodu=finetune/artifacts/adapter --max-lora-rank 256`` (the shipped
-adapter stacks seven rounds on the grown 8-layer base: rank 192). Writes
+adapter stacks nine rounds on the grown 8-layer base: rank 192). Writes
 ``adapter/`` (PEFT format) and ``teacher/`` (merged, HF format), each with meta.json.
 
 A later round trains on the merged teacher of the earlier ones (``--base`` that teacher,
 ``--stack-on`` their adapter); ``adapter/`` then holds the stacked adapter on the original base
 (:mod:`finetune.adapters`), so base + adapter still equals the merged teacher.
+
+``--embed-lr R --embeddings-into BASE`` also trains the tied token embeddings (session 22: the output
+layer is where a miscopied name is finally chosen, and every earlier round left it as pretraining made
+it). An adapter cannot carry them (vLLM serves no ``modules_to_save``), so they are written into
+``BASE``, the folder the adapter sits on: base + adapter is still the merged teacher.
 
 ``python -m finetune.sft --data sft.jsonl --base DIR --adapter-out DIR --merged-out DIR [--steps N] [--stack-on DIR]``
 """
