@@ -140,6 +140,8 @@ def replace_embeddings(model_dir: Path, weight: torch.Tensor) -> None:
     """
     from safetensors.torch import load_file, save_file
 
+    if not (Path(model_dir) / "model.safetensors").is_file():
+        raise ValueError(f"{model_dir}: no single model.safetensors to write the token embeddings into")
     with written_beside(model_dir, seed_from=model_dir) as tmp:
         weights = load_file(tmp / "model.safetensors")
         key = next((k for k in weights if k.endswith("embed_tokens.weight")), None)

@@ -451,6 +451,8 @@ def test_a_round_that_trains_the_embeddings_must_write_them_where_the_adapter_si
     torch.testing.assert_close(back.get_output_embeddings().weight, new)  # tied: the output layer follows
     torch.testing.assert_close(back.model.layers[0].mlp.up_proj.weight, model.model.layers[0].mlp.up_proj.weight)
     assert json.loads((tmp_path / "base" / "meta.json").read_text())["embeddings_trained_in_sft"] == 1
+    with pytest.raises(ValueError, match="no single model.safetensors"):
+        sft.replace_embeddings(tmp_path, new)
     with pytest.raises(ValueError, match=r"no token embeddings of shape \(60, 32\)"):
         sft.replace_embeddings(tmp_path / "base", torch.randn(60, 32))
     torch.testing.assert_close(LlamaForCausalLM.from_pretrained(tmp_path / "base").get_input_embeddings().weight, new)
