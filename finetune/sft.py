@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         # adapter sits on must take them, or base + adapter would no longer be the merged teacher
         ap.error("--embed-lr > 0 and --embeddings-into DIR go together: trained embeddings must be written into "
                  "the model the adapter sits on")
+    if a.embeddings_into is not None:
+        try:  # before training, not after it
+            check_embeddings_target(a.embeddings_into)
+        except ValueError as e:
+            ap.error(str(e))
     setup(a.seed, a.threads)
     tok = AutoTokenizer.from_pretrained(a.base)
     base = AutoModelForCausalLM.from_pretrained(a.base, dtype=torch.float32)
@@ -132,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     log.info("adapter (%d LoRA params) -> %s; merged teacher -> %s", n_lora, a.adapter_out, a.merged_out)
 
 
+def check_embeddings_target(model_dir: Path) -> None:
+    """ValueError unless ``model_dir`` holds one ``model.safetensors`` that can take the embeddings."""
+    if not (Path(model_dir) / "model.safetensors").is_file():
+        raise ValueError(f"{model_dir}: no single model.safetensors to write the token embeddings into")
+
+
 def replace_embeddings(model_dir: Path, weight: torch.Tensor) -> None:
     """Write ``weight`` as the token embeddings (tied to the output layer) of the model in ``model_dir``.
 
@@ -140,8 +151,7 @@ def replace_embeddings(model_dir: Path, weight: torch.Tensor) -> None:
     """
     from safetensors.torch import load_file, save_file
 
-    if not (Path(model_dir) / "model.safetensors").is_file():
-        raise ValueError(f"{model_dir}: no single model.safetensors to write the token embeddings into")
+    check_embeddings_target(model_dir)
     with written_beside(model_dir, seed_from=model_dir) as tmp:
         weights = load_file(tmp / "model.safetensors")
         key = next((k for k in weights if k.endswith("embed_tokens.weight")), None)

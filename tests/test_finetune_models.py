@@ -438,6 +438,9 @@ def test_a_round_that_trains_the_embeddings_must_write_them_where_the_adapter_si
     with pytest.raises(SystemExit):
         sft.main([*common, "--embed-lr", "-1"])
     assert "--embed-lr -1.0: a learning rate is >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # refused before any training, not after it
+        sft.main([*common, "--embed-lr", "1e-4", "--embeddings-into", str(tmp_path)])
+    assert "no single model.safetensors" in capsys.readouterr().err
 
     cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True)
