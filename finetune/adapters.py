@@ -66,16 +66,19 @@ def _compress(weights: dict[str, torch.Tensor], rank: int) -> tuple[dict[str, to
     return out, cap
 
 
-def stack_adapters(first: Path, second: Path, out: Path) -> dict:
+def stack_adapters(first: Path, second: Path, out: Path, scale: float = 1.0) -> dict:
     """Write to ``out`` one adapter equal to ``first`` then ``second`` (``second`` trained on the
-    merge of ``first``); the result's base is ``first``'s base. Returns the new adapter config."""
+    merge of ``first``); the result's base is ``first``'s base. ``scale`` multiplies ``second``'s update
+    (a model soup takes a share of each round, :mod:`finetune.soup`). Returns the new adapter config."""
+    if not 0.0 <= scale <= 1.0:
+        raise ValueError(f"scale {scale}: the share of the second adapter's update must be in [0, 1]")
     cfg1, w1 = _read(first)
     cfg2, w2 = _read(second)
     if set(cfg1["target_modules"]) != set(cfg2["target_modules"]):
         raise ValueError(f"target modules differ: {sorted(cfg1['target_modules'])} vs {sorted(cfg2['target_modules'])}")
     if set(w1) != set(w2):
         raise ValueError(f"{first} and {second} hold different LoRA weights; were they trained on the same model?")
-    s1, s2 = cfg1["lora_alpha"] / cfg1["r"], cfg2["lora_alpha"] / cfg2["r"]
+    s1, s2 = cfg1["lora_alpha"] / cfg1["r"], scale * cfg2["lora_alpha"] / cfg2["r"]
     merged: dict[str, torch.Tensor] = {}
     for key in w1:
         if ".lora_A." in key:  # [r, in]: stacked rows
@@ -90,7 +93,8 @@ def stack_adapters(first: Path, second: Path, out: Path) -> dict:
     with written_beside(out, seed_from=first) as tmp:  # tokenizer files, chat template, README
         save_file(merged, str(tmp / WEIGHTS))
         (tmp / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n")
-        rounds = [*(m1.get("config", {}).get("rounds") or [m1.get("config", {})]), m2.get("config", {})]
+        second_cfg = m2.get("config", {}) if scale == 1.0 else {**m2.get("config", {}), "scale": scale}
+        rounds = [*(m1.get("config", {}).get("rounds") or [m1.get("config", {})]), second_cfg]
         hashes = [*(m1["data_hash"] if isinstance(m1.get("data_hash"), list) else [m1.get("data_hash")]),
                   m2.get("data_hash")]
         write_meta(tmp, kind="adapter", config={"rank": rank, "alpha": rank, "targets": cfg["target_modules"],
@@ -99,7 +103,8 @@ def stack_adapters(first: Path, second: Path, out: Path) -> dict:
                    lora_params=sum(t.numel() for t in merged.values()),
                    train_time_s=round((m1.get("train_time_s") or 0) + (m2.get("train_time_s") or 0), 1),
                    train={"rounds": [*(m1.get("train", {}).get("rounds") or [m1.get("train")]), m2.get("train")]})
-    log.info("stacked %s (r=%d) + %s (r=%d) -> %s (r=%d)", first, cfg1["r"], second, cfg2["r"], out, rank)
+    log.info("stacked %s (r=%d) + %s%s (r=%d) -> %s (r=%d)", first, cfg1["r"], "" if scale == 1.0 else f"{scale:g} x ",
+             second, cfg2["r"], out, rank)
     return cfg
 
 

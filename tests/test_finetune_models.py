@@ -459,3 +459,64 @@ def test_a_round_that_trains_the_embeddings_must_write_them_where_the_adapter_si
     with pytest.raises(ValueError, match=r"no token embeddings of shape \(60, 32\)"):
         sft.replace_embeddings(tmp_path / "base", torch.randn(60, 32))
     torch.testing.assert_close(LlamaForCausalLM.from_pretrained(tmp_path / "base").get_input_embeddings().weight, new)
+
+
+def test_a_soup_of_rounds_is_their_weighted_average_and_base_plus_adapter_serves_it(tmp_path: Path,
+                                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Two rounds from one teacher (one also trained the embeddings): the soup's teacher is the weighted
+    average of the teachers, and the soup's base + stacked adapter computes it."""
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from finetune import soup
+    from finetune.sft import replace_embeddings
+
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                      num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    start = tmp_path / "start"
+    LlamaForCausalLM(cfg).save_pretrained(start / "base")
+    first = _random_lora(LlamaForCausalLM.from_pretrained(start / "base"), 1, rank=4, alpha=8)
+    first.save_pretrained(start / "adapter")
+    first.merge_and_unload().save_pretrained(start / "teacher")
+    for name, seed, new_embeddings in (("a", 2, False), ("b", 3, True)):
+        r = tmp_path / name
+        lora = _random_lora(LlamaForCausalLM.from_pretrained(start / "teacher"), seed, rank=2, alpha=4)
+        lora.save_pretrained(r / "adapter")
+        teacher = lora.merge_and_unload()
+        LlamaForCausalLM.from_pretrained(start / "base").save_pretrained(r / "base")
+        if new_embeddings:  # as sft --embed-lr does: the merged teacher and the round's base take them
+            emb = torch.randn(50, 32)
+            teacher.get_input_embeddings().weight.data.copy_(emb)
+            replace_embeddings(r / "base", emb)
+        teacher.save_pretrained(r / "teacher")
+
+    info = soup.soup(start, [tmp_path / "a", tmp_path / "b"], [0.3, 0.5], tmp_path / "soup")
+    assert info["weights"] == pytest.approx([0.2, 0.3, 0.5])
+    parts = [load_file(str(f / "teacher" / "model.safetensors")) for f in (start, tmp_path / "a", tmp_path / "b")]
+    got = load_file(str(tmp_path / "soup" / "teacher" / "model.safetensors"))
+    for key, value in got.items():
+        torch.testing.assert_close(value, 0.2 * parts[0][key] + 0.3 * parts[1][key] + 0.5 * parts[2][key])
+    ids = torch.tensor([[1, 5, 9, 42, 7, 3]])
+    souped = LlamaForCausalLM.from_pretrained(tmp_path / "soup" / "teacher").eval()
+    served = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(tmp_path / "soup" / "base"),
+                                       tmp_path / "soup" / "adapter").eval()
+    with torch.no_grad():
+        expected = souped(input_ids=ids).logits
+        torch.testing.assert_close(served(input_ids=ids).logits, expected, rtol=1e-4, atol=1e-4)
+        one_round = LlamaForCausalLM.from_pretrained(tmp_path / "b" / "teacher").eval()(input_ids=ids).logits
+    assert not torch.allclose(one_round, expected, atol=1e-3)  # the soup is not just one of its rounds
+    assert [r.get("scale") for r in json.loads((tmp_path / "soup" / "adapter" / "meta.json").read_text())
+            ["config"]["rounds"]][-2:] == [0.3, 0.5]
+
+    for bad, message in (("0.3", "1 weight"), ("0.7,0.5", "at most 1"), ("x,1", "numbers separated"),
+                         ("-0.1,0.2", "in \\[0, 1\\]")):
+        with pytest.raises(ValueError, match=message):
+            soup.parse_weights(bad, 2)
+    with pytest.raises(SystemExit, match="no teacher/, base/, adapter/ there"):
+        soup.main(["--start", str(start), "--round", str(tmp_path / "nope"), "--weights", "0.5", "--out",
+                   str(tmp_path / "x")])
+    soup.main(["--start", str(start), "--round", str(tmp_path / "a"), "--weights", "0.5", "--out", str(tmp_path / "half"),
+               "--json"])
+    assert json.loads(capsys.readouterr().out)["weights"] == [0.5, 0.5]
