@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from finetune import distil, pretrain, quantize, sft, tokenizer
+from finetune import distil, pretrain, quantize, sft, soup, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
 from finetune.data import BREADTHS, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
 from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
@@ -114,6 +114,10 @@ class Plan:
     sft_round_embed_lr: str = "0,0,0,0,0,0,0,1e-4"
     # per round: broad no-tool conversations added, as a fraction of n_sft_round (``generate(broad_no_tool=)``)
     sft_round_broad_no_tool: str = "0"
+    # per round: the share of the round's update the teacher keeps (``finetune.soup``; 1: all of it). A round
+    # whose seed is several joined by "+" (``19+20``) trains one round per seed side by side from the same
+    # teacher and keeps this share of their average: a model soup
+    sft_round_soup: str = "1"
     # grow the model deeper before this later round (1 = the first; 0 = never): zero-output copies of the
     # layers in ``grow_after``, each right after itself (``finetune.grow``), in base, adapter and teacher
     grow_before_round: int = 6
@@ -152,7 +156,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9+10", sft_round_soup="0.8", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -208,13 +212,21 @@ class Round(NamedTuple):
     lr: float
     rank: int
     embed_lr: float
+    soup: float = 1.0
+    side_seeds: tuple[int, ...] = ()  # seeds of rounds trained side by side with ``seed`` and souped
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Every data seed of this round: one, or several side by side."""
+        return (self.seed, *self.side_seeds)
 
 
 def sft_rounds(plan: Plan) -> list[Round]:
     """The plan's later SFT rounds, one per seed, or a ValueError naming the field and value that is wrong."""
     seeds = [x.strip() for x in plan.sft_round_seeds.split(",") if x.strip()]
-    if not all(x.isdigit() for x in seeds):
-        raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: seeds are whole numbers separated by commas")
+    if not all(part.isdigit() for x in seeds for part in x.split("+")):
+        raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: seeds are whole numbers separated by commas "
+                         "(a round of several side by side joins them with '+', e.g. 19+20)")
     n = len(seeds)
     lrs = per_round(plan.sft_round_lr, n, "sft_round_lr")
     weights = per_round(plan.sft_round_value_weight, n, "sft_round_value_weight")
@@ -233,9 +245,13 @@ def sft_rounds(plan: Plan) -> list[Round]:
     names = per_round_text(plan.sft_round_names, n, "sft_round_names")
     if not set(names) <= set(NAME_SOURCES):
         raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
-    return [Round(int(seed), int(b), name, f, w, lr, int(r), e)
-            for seed, b, name, f, w, lr, r, e in zip(seeds, breadths, names, broad, weights, lrs, ranks, embed_lrs,
-                                                     strict=True)]
+    soups = per_round(plan.sft_round_soup, n, "sft_round_soup")
+    if not all(0.0 < x <= 1.0 for x in soups):
+        raise ValueError(f"sft_round_soup={plan.sft_round_soup!r}: each round's kept share must be in (0, 1]")
+    parsed = [tuple(int(part) for part in seed.split("+")) for seed in seeds]
+    return [Round(seed[0], int(b), name, f, w, lr, int(r), e, soup, seed[1:])
+            for seed, b, name, f, w, lr, r, e, soup in zip(parsed, breadths, names, broad, weights, lrs, ranks,
+                                                           embed_lrs, soups, strict=True)]
 
 
 def check_plan(plan: Plan) -> None:
@@ -311,7 +327,8 @@ def expected_seconds(plan: Plan, phases: list[str], kd_sittings: int, ce_sitting
             out["sft"] = plan.sft_steps * STEP_SECONDS["sft"]
         elif name == "sft_rounds":
             for k, deeper in enumerate(on_grown):
-                out[f"sft_round{k + 2}"] = plan.sft_round_steps * STEP_SECONDS["sft_round"] * (grown if deeper else 1.0)
+                out[f"sft_round{k + 2}"] = (plan.sft_round_steps * STEP_SECONDS["sft_round"] * (grown if deeper else 1.0)
+                                            * len(rounds[k].seeds))
         elif name == "distil":
             def sittings(mode: str, count: int) -> float:
                 steps = plan.student_steps + (count - 1) * plan.student_more_steps if count else 0
@@ -344,7 +361,10 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     pre4 = work / "pretrain4.jsonl"
     sft_data = work / "sft.jsonl"
     rounds = sft_rounds(plan)
-    round_data = [work / f"sft-round{k + 2}.jsonl" for k in range(len(rounds))]
+    # one file per data seed: sft-round{k}.jsonl, or sft-round{k}a.jsonl, ...b.jsonl for rounds side by side
+    round_data = [[work / f"sft-round{k + 2}{'abcdefghij'[j] if len(rnd.seeds) > 1 else ''}.jsonl"
+                   for j in range(len(rnd.seeds))] for k, rnd in enumerate(rounds)]
+    all_round_data = [p for paths in round_data for p in paths]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),
               "--max-len", str(plan.max_len)]
     kd_sittings = 1 + (plan.student_more_sittings if plan.student_more_steps else 0)
@@ -359,9 +379,10 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         write_jsonl(generate(plan.n_pretrain3, seed=5), pre3)
         write_jsonl(generate(plan.n_pretrain4, seed=7), pre4)
         write_jsonl(generate(plan.n_sft, seed=plan.sft_seed), sft_data)
-        for rnd, path in zip(rounds, round_data, strict=True):
-            write_jsonl(generate(plan.n_sft_round, seed=rnd.seed, breadth=rnd.breadth, names=rnd.names,
-                                 broad_no_tool=rnd.broad_no_tool), path)
+        for rnd, paths in zip(rounds, round_data, strict=True):
+            for seed, path in zip(rnd.seeds, paths, strict=True):
+                write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=rnd.breadth, names=rnd.names,
+                                     broad_no_tool=rnd.broad_no_tool), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
@@ -396,28 +417,36 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                   "--max-seconds", str(budget.cap("sft", plan.sft_seconds)), "--seed", "1", *common])
         times["sft"] = t()
     if "sft_rounds" in phases:
-        for k, (rnd, path) in enumerate(zip(rounds, round_data, strict=True), start=2):
+        for k, (rnd, paths) in enumerate(zip(rounds, round_data, strict=True), start=2):
             t = Timer()
             if k - 1 == plan.grow_before_round:
                 # deeper from here on: base, adapter and teacher grow alike, so base + adapter is still the teacher
                 grow_stack(out, plan.grow_after)
-            previous = work / "teacher-previous-round"
-            shutil.rmtree(previous, ignore_errors=True)
-            shutil.copytree(out / "teacher", previous)
-            sft.main(["--data", str(path), "--base", str(previous), "--stack-on", str(out / "adapter"),
-                      "--adapter-out", str(out / "adapter"), "--merged-out", str(out / "teacher"),
-                      "--steps", str(plan.sft_round_steps),
-                      "--max-seconds", str(budget.cap(f"sft_round{k}", plan.sft_round_seconds)),
-                      "--lr", str(rnd.lr), "--seed", str(k), "--value-weight", str(rnd.value_weight),
-                      "--rank", str(rnd.rank), "--alpha", str(2 * rnd.rank),
-                      *(["--embed-lr", str(rnd.embed_lr), "--embeddings-into", str(out / "base")] if rnd.embed_lr else []),
-                      *common])
+            cap = budget.cap(f"sft_round{k}", plan.sft_round_seconds * len(rnd.seeds)) / len(rnd.seeds)
+
+            if len(rnd.seeds) == 1 and rnd.soup == 1.0:  # the round as trained, stacked in place
+                previous = work / "teacher-previous-round"
+                shutil.rmtree(previous, ignore_errors=True)
+                shutil.copytree(out / "teacher", previous)
+                sft.main(["--base", str(previous), "--stack-on", str(out / "adapter"), "--adapter-out",
+                          str(out / "adapter"), "--merged-out", str(out / "teacher"), *round_args(plan, rnd, cap, paths[0], k, out / "base"), *common])
+            else:  # rounds side by side from one start, then their weighted average with it
+                start, sides = work / "round-start", [work / f"round{k}-side{j}" for j in range(len(paths))]
+                for folder in (start, *sides):
+                    shutil.rmtree(folder, ignore_errors=True)
+                for part in soup.PARTS:
+                    shutil.copytree(out / part, start / part)
+                for j, (side, path) in enumerate(zip(sides, paths, strict=True)):
+                    shutil.copytree(out / "base", side / "base")
+                    sft.main(["--base", str(start / "teacher"), "--adapter-out", str(side / "adapter"),
+                              "--merged-out", str(side / "teacher"), *round_args(plan, rnd, cap, path, k + 100 * j, side / "base"), *common])
+                soup.soup(start, sides, [rnd.soup / len(sides)] * len(sides), out)
             times[f"sft_round{k}"] = t()
     if "distil" in phases:
         # the KD and CE-only students are independent: on a machine with two or more cores they
         # train side by side, one thread each
         # the students see every SFT round's conversations: more variety at the same number of steps
-        data_files = [str(p) for p in (sft_data, *round_data)]
+        data_files = [str(p) for p in (sft_data, *all_round_data)]
         jobs: dict[str, list[Sitting]] = {}
         sittings = {"kd": (kd_sittings, out / "student"), "ce": (ce_sittings, work / "student-ce")}
         shutil.rmtree(work / "student-ce", ignore_errors=True)
@@ -495,9 +524,17 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
                "total_seconds": round(t_all(), 1), "results": results,
                "sizes": {p.name: dir_size(p) for p in out.iterdir() if p.is_dir()},
                "data_hash": {"pretrain": _hash(pre), "pretrain2": _hash(pre2), "pretrain3": _hash(pre3), "pretrain4": _hash(pre4),
-                             "sft": _hash(sft_data), **{p.stem: _hash(p) for p in round_data}}}
+                             "sft": _hash(sft_data), **{p.stem: _hash(p) for p in all_round_data}}}
     (out / "pipeline.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     return summary
+
+
+def round_args(plan: Plan, rnd: Round, cap: float, data: Path, seed: int, embeddings_into: Path) -> list[str]:
+    """``finetune.sft`` arguments for one later round on ``data`` (the base and outputs apart)."""
+    return ["--data", str(data), "--steps", str(plan.sft_round_steps), "--max-seconds", str(cap),
+            "--lr", str(rnd.lr), "--seed", str(seed), "--value-weight", str(rnd.value_weight),
+            "--rank", str(rnd.rank), "--alpha", str(2 * rnd.rank),
+            *(["--embed-lr", str(rnd.embed_lr), "--embeddings-into", str(embeddings_into)] if rnd.embed_lr else [])]
 
 
 def jobs_cap(sitting_caps: list[list[float]], side_by_side: bool) -> float:

@@ -116,7 +116,9 @@ def soup(start: Path, rounds: list[Path], weights: list[float], out: Path) -> di
                pretrain_time_s=start_meta.get("pretrain_time_s"),
                sft_time_s=round((start_meta.get("sft_time_s") or 0) + sum(round_seconds), 1),
                train_time_s=round((start_meta.get("train_time_s") or 0) + sum(round_seconds), 1))
-    write_meta(out / "base", soup=info)
+    # a round that trained the embeddings counted itself in its base's meta; the soup's base carries them too
+    trained = max(read_meta(Path(f) / "base").get("embeddings_trained_in_sft", 0) for f in (start, *rounds))
+    write_meta(out / "base", soup=info, **({"embeddings_trained_in_sft": trained} if trained else {}))
     log.info("soup of %s and %d round(s), weights %s -> %s", start, len(rounds), all_weights, out)
     return info
 

@@ -175,7 +175,11 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     rounds = json.loads((tmp_path / "out" / "adapter" / "meta.json").read_text())["config"]["rounds"]
     assert rounds[-1]["value_weight"] == 5.0
     # its data carries broad no-tool conversations after the seed's own (100 + 20)
-    assert len((tmp_path / "work" / "sft-round2.jsonl").read_text(encoding="utf-8").splitlines()) == 120
+    # (its round is two side by side, seeds 9 and 10, souped: one file each)
+    for side in "ab":
+        assert len((tmp_path / "work" / f"sft-round2{side}.jsonl").read_text(encoding="utf-8").splitlines()) == 120
+    souped = json.loads((tmp_path / "out" / "teacher" / "meta.json").read_text())["soup"]
+    assert souped["weights"] == pytest.approx([0.2, 0.4, 0.4]) and len(set(souped["round_data_hashes"])) == 2
     student = json.loads((tmp_path / "out" / "student" / "meta.json").read_text())["config"]
     assert student["value_weight"] == 5.0
     # the KD student had two sittings, the CE twin one; KD is compared with CE at the twin's steps,
@@ -199,7 +203,7 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     assert caps["pretrain1"] == 60.0 and caps["distil"] == (60 + 30 if side_by_side else 60 + 30 + 60)
     assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["train"]["stopped_by"] == "steps"
     # the smoke plan grows the tiny model from 2 to 3 layers before its round, and the round trains the token
-    # embeddings too, writing them into base/: base + adapter is still the teacher
+    # embeddings too, writing them into base/; its two sides are souped: base + adapter is still the teacher
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -276,6 +280,15 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
         pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,0,0,1.5", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_embed_lr='0,0,0,0,0,0,0,-1e-4': each round's rate must be >= 0"):
         pipeline.main(["--set", "sft_round_embed_lr=0,0,0,0,0,0,0,-1e-4", "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"sft_round_soup='1,1,1,1,1,1,1,0': each round's kept share must be in \(0, 1\]"):
+        pipeline.main(["--set", "sft_round_soup=1,1,1,1,1,1,1,0", "--phases", "eval"])
+    with pytest.raises(SystemExit, match="joins them with '\\+', e.g. 19\\+20"):
+        pipeline.main(["--set", "sft_round_seeds=9,10,12,14,15,16,17,18+x", "--phases", "eval"])
+    side = pipeline.sft_rounds(pipeline.Plan(sft_round_seeds="9,10,12,14,15,16,17,18+19", sft_round_soup="1,1,1,1,1,1,1,0.7"))
+    assert side[-1].seeds == (18, 19) and side[-1].soup == 0.7 and side[0].seeds == (9,)
+    assert pipeline.expected_seconds(pipeline.Plan(sft_round_seeds="9,10,12,14,15,16,17,18+19"), ["sft_rounds"], 1, 0,
+                                     side_by_side=False)["sft_round9"] == pytest.approx(
+        2 * pipeline.expected_seconds(pipeline.Plan(), ["sft_rounds"], 1, 0, side_by_side=False)["sft_round9"])
     with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
         pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
