@@ -95,23 +95,25 @@ class Plan:
     # session 21 added a seventh (seed 17, the same recipe, on the grown model): +0.9 over those 905 turns
     # session 22 added an eighth (seed 18) that also trains the token embeddings (``sft_round_embed_lr``):
     # +0.5 over those 905 turns, where the same round with frozen embeddings lost 1.3 (session 21)
-    sft_round_seeds: str = "9,10,12,14,15,16,17,18"
+    # session 23 added a ninth: two rounds side by side (seeds 19 and 20, embeddings at lr 3e-4) souped half
+    # and half (``sft_round_soup``): +2.1 over those 905 turns, where round 19 alone gave +0.8
+    sft_round_seeds: str = "9,10,12,14,15,16,17,18,19+20"
     n_sft_round: int = 20000
     sft_round_steps: int = 2000
     sft_round_seconds: float = 1380
     # peak learning rate per round (one value applies to every round)
-    sft_round_lr: str = "1e-3,1e-3,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4"
+    sft_round_lr: str = "1e-3,1e-3,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4"
     # per round (one entry per seed): the generator's breadth (2 adds the session-14 phrasings) and the
     # loss weight on tool-call argument values (session 14: most wrong calls are one miscopied value)
-    sft_round_breadth: str = "1,1,2,2,2,2,2,2"
+    sft_round_breadth: str = "1,1,2,2,2,2,2,2,2"
     # per round: where made-up names and places come from (``finetune.data.NAME_SOURCES``)
-    sft_round_names: str = "narrow,narrow,narrow,wide,wide,wide,wide,wide"
+    sft_round_names: str = "narrow,narrow,narrow,wide,wide,wide,wide,wide,wide"
     sft_round_value_weight: str = "1"
     # per round: the LoRA rank (alpha = 2 x rank); stacked ranks past the layers' size are rewritten exactly
-    sft_round_rank: str = "32,32,32,32,128,128,128,128"
+    sft_round_rank: str = "32,32,32,32,128,128,128,128,128"
     # per round: peak rate for the (tied) token embeddings, trained beside the LoRA (0: frozen). LoRA cannot
     # carry them, so such a round writes them into base/ too and base + adapter stays the teacher
-    sft_round_embed_lr: str = "0,0,0,0,0,0,0,1e-4"
+    sft_round_embed_lr: str = "0,0,0,0,0,0,0,1e-4,3e-4"
     # per round: broad no-tool conversations added, as a fraction of n_sft_round (``generate(broad_no_tool=)``)
     sft_round_broad_no_tool: str = "0"
     # per round: the share of the round's update the teacher keeps (``finetune.soup``; 1: all of it). A round

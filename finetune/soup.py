@@ -111,13 +111,16 @@ def soup(start: Path, rounds: list[Path], weights: list[float], out: Path) -> di
     info = {"start": str(start), "rounds": [str(r) for r in rounds], "weights": all_weights,
             "round_data_hashes": [m.get("data_hash") for m in round_metas]}
     # a side-by-side round's meta counts its own start's training as pretraining; the start's meta is right
-    write_meta(out / "teacher", soup=info, data_hash=hashes if isinstance(hashes, list) else [hashes],
+    write_meta(out / "teacher", soup=info, data_hash=[*(hashes if isinstance(hashes, list) else [hashes]),
+                                                      *(m.get("data_hash") for m in round_metas)],
                train=start_meta.get("train"), rounds_train=[m.get("train") for m in round_metas], note=f"a model soup of {start} and {len(rounds)} round(s)",
                pretrain_time_s=start_meta.get("pretrain_time_s"),
                sft_time_s=round((start_meta.get("sft_time_s") or 0) + sum(round_seconds), 1),
                train_time_s=round((start_meta.get("train_time_s") or 0) + sum(round_seconds), 1))
     # a round that trained the embeddings counted itself in its base's meta; the soup's base carries them too
     trained = max(read_meta(Path(f) / "base").get("embeddings_trained_in_sft", 0) for f in (start, *rounds))
+    write_meta(out / "adapter", stacked_from=[str(Path(f) / "adapter") for f in (start, *rounds)],
+               scales=[1.0, *weights])
     write_meta(out / "base", soup=info, **({"embeddings_trained_in_sft": trained} if trained else {}))
     log.info("soup of %s and %d round(s), weights %s -> %s", start, len(rounds), all_weights, out)
     return info
