@@ -12,7 +12,7 @@ time (:class:`Budget`, :data:`STEP_SECONDS`), never more than the plan's own cap
 cap stops anneals its rate by the clock. The plan's full step counts fit two hours only on a fast day:
 session 15 measured the teacher's phases in 76 min, session 16 the same phases 1.3-2x slower on the
 same machine (pretraining 33 min, SFT 23 min, a later round about 23 min), where the whole plan needs
-about 3 h 25 min (about 6 h since sessions 18-22 added five later rounds). With the budget the run
+about 3 h 25 min (about 6 h 40 min since sessions 18-23 added six later rounds, the last two side by side). With the budget the run
 ends near it whatever the day's pace, with fewer steps on a slow day; each artifact's ``meta.json`` records the steps done and what stopped them (``stopped_by``),
 ``pipeline.json`` the budget's expected times and the caps it gave.
 ``--set sft_round_seeds= --set grow_before_round=0 --set student_more_steps=0`` (no later rounds, one sitting: the session-3
