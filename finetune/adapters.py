@@ -6,7 +6,7 @@ the earlier one, and two low-rank updates add up exactly to one of the summed ra
 on the original base equals the round-by-round merge, and vLLM serves it on ``base/`` with
 ``--lora-modules`` like a single round's adapter.
 
-``python -m finetune.adapters --first DIR --second DIR --out DIR``
+``python -m finetune.adapters --first DIR --second DIR --out DIR [--scale S]``
 """
 
 from __future__ import annotations
@@ -113,9 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--first", type=Path, required=True, help="the adapter on the original base")
     ap.add_argument("--second", type=Path, required=True, help="the adapter trained on the merge of --first")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--scale", type=float, default=1.0, help="share of --second's update to keep, in [0, 1] (default 1)")
     a = ap.parse_args(argv)
     try:
-        stack_adapters(a.first, a.second, a.out)
+        stack_adapters(a.first, a.second, a.out, scale=a.scale)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -357,6 +357,11 @@ def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None
 
     with pytest.raises(ValueError, match="not a PEFT LoRA adapter"):
         stack_adapters(tmp_path / "a1", tmp_path / "base", tmp_path / "bad")
+    from finetune.adapters import main as adapters_main
+
+    with pytest.raises(SystemExit, match=r"scale 1.5: the share of the second adapter's update must be in \[0, 1\]"):
+        adapters_main(["--first", str(tmp_path / "a1"), "--second", str(tmp_path / "a2"), "--out", str(tmp_path / "x"),
+                       "--scale", "1.5"])
 
     # ranks that add up past the layers' size (32 here): the same model at rank 32
     wide1 = _random_lora(LlamaForCausalLM.from_pretrained(tmp_path / "base"), 3, rank=24, alpha=24)
