@@ -274,35 +274,33 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
     with pytest.raises(SystemExit, match="sft_round_value_weight='1,5,5' has 3 value"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_value_weight=1,5,5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"):
-        pipeline.main(["--set", "sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_broad_no_tool='0,0,0,0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"):
-        pipeline.main(["--set", "sft_round_broad_no_tool=0,0,0,0,0,0,0,0,1.5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_embed_lr='0,0,0,0,0,0,0,0,-1e-4': each round's rate must be >= 0"):
-        pipeline.main(["--set", "sft_round_embed_lr=0,0,0,0,0,0,0,0,-1e-4", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_soup='1,1,1,1,1,1,1,1,0': each round's kept share must be in \(0, 1\]"):
-        pipeline.main(["--set", "sft_round_soup=1,1,1,1,1,1,1,1,0", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="joins them with '\\+', e.g. 19\\+20"):
-        pipeline.main(["--set", "sft_round_seeds=9,10,12,14,15,16,17,18,19+x", "--phases", "eval"])
+    for setting, message in (
+            ("sft_round_lr=1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4",
+             "sft_round_lr='1e-3,x,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4,3e-4' must be comma-separated numbers"),
+            ("sft_round_broad_no_tool=0,0,0,0,0,0,0,0,1.5",
+             r"sft_round_broad_no_tool='0,0,0,0,0,0,0,0,1.5': each round's share must be in \[0, 1\]"),
+            ("sft_round_embed_lr=0,0,0,0,0,0,0,0,-1e-4",
+             r"sft_round_embed_lr='0,0,0,0,0,0,0,0,-1e-4': each round's rate must be >= 0"),
+            ("sft_round_soup=1,1,1,1,1,1,1,1,0", r"sft_round_soup='1,1,1,1,1,1,1,1,0': each round's kept share must be in \(0, 1\]"),
+            ("sft_round_seeds=9,10,12,14,15,16,17,18,19+x", r"joins them with '\+', e.g. 19\+20"),
+            ("sft_round_breadth=4", r"breadth must be one of \(1, 2, 3\)"),
+            ("sft_round_rank=32,32,32,32,32,32,32,32,0.5",
+             r"sft_round_rank='32,32,32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"),
+            ("grow_before_round=10", r"grow_before_round=10: 0 \(never\) or a later round's number, 1..9"),
+            ("grow_after=2,x", "grow_after / --after '2,x'"),
+            ("grow_after=2,6", r"grow_after / --after '2,6': give distinct layer numbers in 0..5"),  # the teacher has 6 layers
+    ):
+        with pytest.raises(SystemExit, match=message):
+            pipeline.main(["--set", setting, "--phases", "eval"])
     side = pipeline.sft_rounds(pipeline.Plan(sft_round_soup="1,1,1,1,1,1,1,1,0.7"))
     assert side[-1].seeds == (19, 20) and side[-1].soup == 0.7 and side[0].seeds == (9,)
     # the default plan's last round is two side by side: twice a round's expected time
     rounds_time = pipeline.expected_seconds(pipeline.Plan(), ["sft_rounds"], 1, 0, side_by_side=False)
     assert rounds_time["sft_round10"] == pytest.approx(2 * rounds_time["sft_round9"])
-    with pytest.raises(SystemExit, match=r"breadth must be one of \(1, 2, 3\)"):
-        pipeline.main(["--set", "sft_round_breadth=4", "--phases", "eval"])
     with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_rank=32", "--set", "sft_round_embed_lr=0", "--set", "sft_round_names=wide,huge",
                        "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"sft_round_rank='32,32,32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"):
-        pipeline.main(["--set", "sft_round_rank=32,32,32,32,32,32,32,32,0.5", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"grow_before_round=10: 0 \(never\) or a later round's number, 1..9"):
-        pipeline.main(["--set", "grow_before_round=10", "--phases", "eval"])
-    with pytest.raises(SystemExit, match="grow_after / --after '2,x'"):
-        pipeline.main(["--set", "grow_after=2,x", "--phases", "eval"])
-    with pytest.raises(SystemExit, match=r"grow_after / --after '2,6': give distinct layer numbers in 0..5"):
-        pipeline.main(["--set", "grow_after=2,6", "--phases", "eval"])  # the teacher size has 6 layers
     with pytest.raises(SystemExit, match="without any, set it to 0"):
         pipeline.main(["--set", "sft_round_seeds=", "--phases", "eval"])
     with pytest.raises(SystemExit, match="size='huge'"):
