@@ -203,6 +203,9 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
         raise ValueError(f"{field}={text!r} must be comma-separated numbers") from None
 
 
+MAX_SIDES = 10  # rounds side by side in one later round (their data files are sft-round{k}a ... j)
+
+
 class Round(NamedTuple):
     """One later SFT round's settings, parsed from the plan's per-round lists."""
 
@@ -251,6 +254,9 @@ def sft_rounds(plan: Plan) -> list[Round]:
     if not all(0.0 < x <= 1.0 for x in soups):
         raise ValueError(f"sft_round_soup={plan.sft_round_soup!r}: each round's kept share must be in (0, 1]")
     parsed = [tuple(int(part) for part in seed.split("+")) for seed in seeds]
+    if any(len(p) > MAX_SIDES or len(set(p)) != len(p) for p in parsed):
+        raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: a round of rounds side by side joins at most "
+                         f"{MAX_SIDES} different seeds")
     return [Round(seed[0], int(b), name, f, w, lr, int(r), e, soup, seed[1:])
             for seed, b, name, f, w, lr, r, e, soup in zip(parsed, breadths, names, broad, weights, lrs, ranks,
                                                            embed_lrs, soups, strict=True)]
