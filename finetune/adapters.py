@@ -6,7 +6,7 @@ the earlier one, and two low-rank updates add up exactly to one of the summed ra
 on the original base equals the round-by-round merge, and vLLM serves it on ``base/`` with
 ``--lora-modules`` like a single round's adapter.
 
-``python -m finetune.adapters --first DIR --second DIR --out DIR [--scale S]``
+``python -m finetune.adapters --first DIR --second DIR --out DIR [--scale S] [--json]``
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from finetune.common import read_meta, write_meta, written_beside
+from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +115,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--second", type=Path, required=True, help="the adapter trained on the merge of --first")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--scale", type=float, default=1.0, help="share of --second's update to keep, in [0, 1] (default 1)")
+    ap.add_argument("--json", action="store_true", help="print the stacked adapter's config as one JSON document")
     a = ap.parse_args(argv)
     try:
-        stack_adapters(a.first, a.second, a.out, scale=a.scale)
+        cfg = stack_adapters(a.first, a.second, a.out, scale=a.scale)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+    if a.json:
+        print_json({"out": str(a.out), "rank": cfg["r"], "scale": a.scale, "target_modules": cfg["target_modules"]})
 
 
 if __name__ == "__main__":

@@ -203,13 +203,13 @@ def per_round(text: str, rounds: int, field: str) -> list[float]:
         raise ValueError(f"{field}={text!r} must be comma-separated numbers") from None
 
 
-MAX_SIDES = 10  # rounds side by side in one later round (their data files are sft-round{k}a ... j)
+MAX_SIDES = 10  # rounds side by side in one later round (their data files are sft-round{k}a, b, ...)
 
 
 class Round(NamedTuple):
     """One later SFT round's settings, parsed from the plan's per-round lists."""
 
-    seed: int
+    seeds: tuple[int, ...]  # data seeds: one, or several trained side by side and souped
     breadth: int
     names: str
     broad_no_tool: float
@@ -218,12 +218,6 @@ class Round(NamedTuple):
     rank: int
     embed_lr: float
     soup: float = 1.0
-    side_seeds: tuple[int, ...] = ()  # seeds of rounds trained side by side with ``seed`` and souped
-
-    @property
-    def seeds(self) -> tuple[int, ...]:
-        """Every data seed of this round: one, or several side by side."""
-        return (self.seed, *self.side_seeds)
 
 
 def sft_rounds(plan: Plan) -> list[Round]:
@@ -257,7 +251,7 @@ def sft_rounds(plan: Plan) -> list[Round]:
     if any(len(p) > MAX_SIDES or len(set(p)) != len(p) for p in parsed):
         raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: a round of rounds side by side joins at most "
                          f"{MAX_SIDES} different seeds")
-    return [Round(seed[0], int(b), name, f, w, lr, int(r), e, soup, seed[1:])
+    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup)
             for seed, b, name, f, w, lr, r, e, soup in zip(parsed, breadths, names, broad, weights, lrs, ranks,
                                                            embed_lrs, soups, strict=True)]
 
@@ -370,7 +364,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
     sft_data = work / "sft.jsonl"
     rounds = sft_rounds(plan)
     # one file per data seed: sft-round{k}.jsonl, or sft-round{k}a.jsonl, ...b.jsonl for rounds side by side
-    round_data = [[work / f"sft-round{k + 2}{'abcdefghij'[j] if len(rnd.seeds) > 1 else ''}.jsonl"
+    round_data = [[work / f"sft-round{k + 2}{chr(ord('a') + j) if len(rnd.seeds) > 1 else ''}.jsonl"
                    for j in range(len(rnd.seeds))] for k, rnd in enumerate(rounds)]
     all_round_data = [p for paths in round_data for p in paths]
     common = ["--threads", str(plan.threads), "--tokens-per-batch", str(plan.tokens_per_batch),

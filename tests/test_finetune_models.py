@@ -328,7 +328,7 @@ def _random_lora(model: torch.nn.Module, seed: int, rank: int, alpha: int) -> to
     return get_peft_model(model, cfg)
 
 
-def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None:
+def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Round 2 trained on the merge of round 1: the stacked adapter on the original base is that model."""
     from peft import PeftModel
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -368,6 +368,9 @@ def test_stacked_adapter_equals_the_round_by_round_merge(tmp_path: Path) -> None
     wide2 = _random_lora(wide1.merge_and_unload(), 4, rank=16, alpha=32)
     wide2.save_pretrained(tmp_path / "w2")
     assert stack_adapters(tmp_path / "w1", tmp_path / "w2", tmp_path / "wide")["r"] == 32
+    adapters_main(["--first", str(tmp_path / "w1"), "--second", str(tmp_path / "w2"), "--out", str(tmp_path / "wide-cli"),
+                   "--json"])
+    assert json.loads(capsys.readouterr().out)["rank"] == 32
     wide = PeftModel.from_pretrained(LlamaForCausalLM.from_pretrained(tmp_path / "base"), tmp_path / "wide").eval()
     with torch.no_grad():
         torch.testing.assert_close(wide(input_ids=ids).logits, wide2.merge_and_unload().eval()(input_ids=ids).logits,
