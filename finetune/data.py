@@ -42,6 +42,15 @@ BREADTHS = (1, 2, 3)
 # case with digits inside, and Han strings of random characters, so only copying gets them right.
 _NAMES = "narrow"
 NAME_SOURCES = ("narrow", "wide", "wild")
+# Emergency shapes (session 24), orthogonal to breadth and names: "basic" is every shipped data seed.
+# "rich" names an incident place without its article ("at the Songjiang hub" -> "Songjiang hub": the
+# contract's location is the place's name), draws compound places ("A1 near Hatfield", "Main St
+# underpass", "京沪高速德州段"), and follows a case search with turns that refine it ("only the top 2",
+# "地点在上海化工区", "the same spot, spill cases"), carrying the earlier type and place. Why: on the blind
+# suites the incident's location is the second most frequent wrong argument, most of them an article
+# copied into the name or a compound place cut short, and every refining follow-up there missed the place.
+_EMERGENCY = "basic"
+EMERGENCY_SHAPES = ("basic", "rich")
 
 
 def _wide_names() -> bool:
@@ -663,6 +672,61 @@ def location(rng: random.Random, lang: str) -> str:
         f"{n}物流园", f"{n}仓库"])
 
 
+_PLACE_NOUNS_EN = ["depot", "hub", "warehouse", "district", "sector", "interchange", "cross-dock", "site", "cold store",
+                   "DC", "yard", "terminal", "distribution centre", "industrial estate", "business park", "freight yard",
+                   "logistics park", "substation", "market", "campus", "plant", "container terminal", "service area"]
+_ROAD_PARTS_EN = ["ramp", "underpass", "outer ring", "flyover", "slip road", "tunnel", "bridge", "toll plaza",
+                  "northbound", "southbound", "eastbound", "westbound", "on-ramp", "off-ramp", "overpass"]
+_BARE_PLACES_EN = ["loading bay", "loading dock", "yard", "gatehouse", "car park", "fuel station", "cold room",
+                   "main gate", "weighbridge", "dispatch bay", "chiller room", "staff car park"]
+_TOWN_SUFFIX_EN = ["", "", "", " Ridge", " Hill", " Park", " Vale", " Cross", " Green", "field", "ton", " Heath", "bury"]
+_ROAD_ZH = ["京沪高速", "沪昆高速", "京港澳高速", "沈海高速", "沪宁高速", "绕城高速", "外环高速", "机场高速", "长深高速",
+            "杭金衢高速", "京哈高速", "广深高速", "沪蓉高速", "连霍高速", "二环", "三环", "中环", "内环高架"]
+_SITE_ZH = ["配送中心", "分拨中心", "冷库", "物流园", "货运区", "化工区", "工业园区", "仓储中心", "中转场", "转运中心",
+            "集散中心", "冷链仓", "保税区", "港区", "服务区", "收费站", "立交", "仓"]
+
+
+def _en_road(rng: random.Random) -> str:
+    return rng.choice([f"{rng.choice('AMNGS')}{rng.randint(1, 99)}", f"I-{rng.randint(5, 95)}", f"Route {rng.randint(1, 120)}",
+                       f"Highway {rng.randint(1, 300)}", f"{_en_place_name(rng)} {rng.choice(['Road', 'St', 'Street', 'Avenue', 'Lane'])}",
+                       f"US-{rng.randint(1, 99)}", f"the {rng.choice('GS')}{rng.randint(1, 99)}"])
+
+
+def _en_town(rng: random.Random) -> str:
+    return _en_place_name(rng).capitalize() + rng.choice(_TOWN_SUFFIX_EN)
+
+
+def _zh_name(rng: random.Random) -> str:
+    if _wide_names() and rng.random() < 0.6:
+        return rng.choice(_zh_place_words())
+    return "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
+
+
+def place(rng: random.Random, lang: str) -> tuple[str, str]:
+    """An incident place as the user says it and as the call names it (rich emergency shapes): English
+    often says "the ..." and the name drops it; half the places are compound ("A1 near Hatfield")."""
+    if rng.random() < 0.5:
+        said = location(rng, lang)
+    elif lang == "en":
+        road = _en_road(rng)
+        said = rng.choice([
+            f"{road} near {_en_town(rng)}", f"{road} near Exit {rng.randint(1, 60)}", f"{road} at Junction {rng.randint(1, 40)}",
+            f"{road} {rng.choice(_ROAD_PARTS_EN)}", f"{road} {rng.choice(_ROAD_PARTS_EN)} at Junction {rng.randint(1, 40)}",
+            f"{_en_town(rng)} {rng.choice(_PLACE_NOUNS_EN)}", f"{_en_town(rng)} {rng.choice(_PLACE_NOUNS_EN)}",
+            f"{rng.choice(_BARE_PLACES_EN)}", f"{_en_place_name(rng).capitalize()} St underpass",
+            f"warehouse {rng.randint(1, 12)}", f"dock {rng.randint(1, 30)}", f"{_en_town(rng)} bypass"])
+    else:
+        road, name = rng.choice(_ROAD_ZH), _zh_name(rng)
+        said = rng.choice([
+            f"{road}{name}段", f"{road}{rng.choice('东西南北')}段", f"G{rng.randint(1, 99)} {road}{name}段",
+            f"{name}路下穿隧道", f"{name}{rng.choice(_SITE_ZH)}", f"{name}{rng.choice(_SITE_ZH)}",
+            f"{name}工业园区{rng.choice('一二三四五')}号库", f"{name}", f"{road}{name}出口", f"{name}{rng.choice(['大桥', '隧道', '港'])}"])
+    name = said[4:] if said.startswith("the ") else said
+    if lang == "en" and not said.startswith("the ") and (said in _BARE_PLACES_EN or rng.random() < 0.4):
+        said = "the " + said  # "on the A1 near Hatfield", "in the loading bay"
+    return said, name
+
+
 # ----------------------------------------------------------------------------- single-turn requests
 
 def _aligned(fn):
@@ -1124,11 +1188,11 @@ def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
     args: dict[str, Any] = {}
     loc = None
     if rng.random() < 0.6:
-        loc = location(rng, lang)
-        situation = (rng.choice([f"{sit} on {loc}", f"{sit} near {loc}", f"{sit} at {loc}", f"{loc}: {sit}",
-                                 f"at {loc} {sit}", f"{sit} ({loc})"]) if en
-                     else rng.choice([f"{loc}{sit}", f"{loc}附近{sit}", f"{loc}发生{sit}", f"{loc}那边{sit}",
-                                      f"{loc}上{sit}", f"{sit}，在{loc}"]))
+        said, loc = place(rng, lang) if _EMERGENCY == "rich" else (location(rng, lang),) * 2
+        situation = (rng.choice([f"{sit} on {said}", f"{sit} near {said}", f"{sit} at {said}", f"{said}: {sit}",
+                                 f"at {said} {sit}", f"{sit} ({said})"]) if en
+                     else rng.choice([f"{said}{sit}", f"{said}附近{sit}", f"{said}发生{sit}", f"{said}那边{sit}",
+                                      f"{said}上{sit}", f"{sit}，在{said}"]))
     else:
         situation = sit
     if inc in ("vehicle_fire", "cold_chain_failure", "traffic_accident", "hazmat_spill") and rng.random() < 0.2:
@@ -1161,6 +1225,54 @@ def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
     # the free-text query goes last: a tiny model that writes it first drifts into its own words
     args["query"] = situation
     return style(rng, text, lang), _order(args, "search_emergency_cases")
+
+
+_K_EN = ["show me {k} instead", "only the top {k}", "give me {k} cases", "top {k} only", "can I see {k}?", "make it {k}",
+         "show me more, like {k} cases", "just {k} please", "{k} cases", "I need {k} of them"]
+_K_ZH = ["要{k}个", "只要前{k}个", "多给几个，要{k}个", "给我{k}个案例", "换成{k}条", "找{k}个", "前{k}条就行", "来{k}个"]
+_AT_EN = ["at {p} specifically", "it's at {p}", "location: {p}", "this is on {p}", "focus on {p}", "the one at {p}",
+          "it happened near {p}", "it's {p}", "on {p}", "search again for {p}"]
+_AT_ZH = ["地点在{p}", "是{p}", "重点看{p}的", "在{p}", "位置是{p}", "发生在{p}", "是{p}那边", "具体在{p}"]
+_SPOT_EN = ["{s} too, search cases for the same spot", "now there's {s} there as well, any cases?",
+            "also {s} at the same place, look that up", "same location, but {s} - similar cases?"]
+_SPOT_ZH = ["同一个地方又{s}了，查一下", "那边还{s}，有类似案例吗", "同一地点{s}，查查以前的处置", "还是那里，{s}了"]
+
+
+def refine_search(rng: random.Random, lang: str, before: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A follow-up that refines the previous case search: how many cases, where, or another incident at
+    the same place; the type and place asked for before are carried (rich emergency shapes)."""
+    en = lang == "en"
+    args = {k: v for k, v in before.items() if k in ("incident_type", "location")}
+    r = rng.random()
+    if "location" not in args and r < 0.5:
+        said, loc = place(rng, lang)
+        args["location"] = loc
+        text = rng.choice(_AT_EN if en else _AT_ZH).format(p=said if en else loc)
+    elif "location" in args and r < 0.3:
+        inc = rng.choice(INCIDENT_TYPES)
+        sit = rng.choice((INC_EN if en else INC_ZH)[inc])
+        args["incident_type"] = inc
+        text = rng.choice(_SPOT_EN if en else _SPOT_ZH).format(s=sit)
+    else:
+        text = ""
+    if not text or rng.random() < 0.3:
+        k = rng.randint(1, 10)
+        args["k"] = k
+        nk = num(rng, k, lang, measure=True, words_p=0.4) if not en else num(rng, k, lang, words_p=0.4)
+        more = rng.choice(_K_EN if en else _K_ZH).format(k=nk)
+        text = f"{text}, {more}" if text and en else (f"{text}，{more}" if text else more)
+    text = style(rng, text, lang)
+    if "location" in args and args["location"] not in before.values():
+        fixed = align_args(text, {"location": args["location"]})
+        if fixed is None:  # a typo hit the place: say just the place, plainly
+            text = rng.choice(_AT_EN if en else _AT_ZH).format(p=args["location"])
+            args.pop("k", None)
+        else:
+            args["location"] = fixed["location"]
+    args["query"] = before.get("query", "")
+    if not args["query"]:
+        args.pop("query")
+    return text, _order(args, "search_emergency_cases")
 
 
 _ARG_ORDER = {name: list(spec["properties"]) for name, spec in __import__("tools.contract", fromlist=["x"]).TOOL_SCHEMAS.items()}
@@ -1505,7 +1617,8 @@ def conversation(rng: random.Random) -> dict[str, Any]:
             text, args = _single_request(rng, lang, tool)
             conv.call_turn(text, tool, args, answer=rng.random() < 0.3)
         return {"lang": lang, "messages": conv.messages}
-    flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"])
+    flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"]
+                      + (["emergency"] if _EMERGENCY == "rich" else []))
     if flow in ("clarify", "clarify_shop"):
         text, which = rng.choice([m for m in (MISSING_EN if lang == "en" else MISSING_ZH)
                                   if m[1] == ("routing" if flow == "clarify" else "shop")])
@@ -1565,35 +1678,44 @@ def conversation(rng: random.Random) -> dict[str, Any]:
         return {"lang": lang, "messages": conv.messages}
     t, a = req_search(rng, lang)
     conv.call_turn(t, "search_emergency_cases", a)
+    if _EMERGENCY == "rich" and rng.random() < 0.6:
+        for _ in range(rng.choice([1, 1, 2])):
+            t, a = refine_search(rng, lang, a)
+            conv.call_turn(t, "search_emergency_cases", a, answer=rng.random() < 0.5)
+        return {"lang": lang, "messages": conv.messages}
     if rng.random() < 0.6:
         t, a = req_search(rng, lang)
         conv.call_turn(t, "search_emergency_cases", a, answer=rng.random() < 0.5)
     return {"lang": lang, "messages": conv.messages}
 
 
-def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_no_tool: float = 0.0) -> list[dict[str, Any]]:
+def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_no_tool: float = 0.0,
+             emergency: str = "basic") -> list[dict[str, Any]]:
     """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings, ``3`` the
     session-17 shapes (carried settings, two tools in one turn); ``names="wide"`` draws made-up names and
     places from much larger sources, ``"wild"`` adds strings with no prior at all. ``broad_no_tool=f`` adds
-    ``round(f * n)`` broad no-tool conversations (:func:`broad_no_tool_conversation`) after the ``n``.
-    Breadth 1 with narrow names and no extras reproduces every shipped data seed."""
+    ``round(f * n)`` broad no-tool conversations (:func:`broad_no_tool_conversation`) after the ``n``;
+    ``emergency="rich"`` the session-24 incident places and refining follow-ups (see ``_EMERGENCY``).
+    Breadth 1 with narrow names, basic emergency shapes and no extras reproduces every shipped data seed."""
     if not 0.0 <= broad_no_tool <= 1.0:
         raise ValueError(f"broad_no_tool must be a fraction in [0, 1], got {broad_no_tool!r}")
     if breadth not in BREADTHS:
         raise ValueError(f"breadth must be one of {BREADTHS}, got {breadth!r}")
     if names not in NAME_SOURCES:
         raise ValueError(f"names must be one of {NAME_SOURCES}, got {names!r}")
-    global _BREADTH, _NAMES
+    if emergency not in EMERGENCY_SHAPES:
+        raise ValueError(f"emergency must be one of {EMERGENCY_SHAPES}, got {emergency!r}")
+    global _BREADTH, _NAMES, _EMERGENCY
     rng = random.Random(seed)
-    before = _BREADTH, _NAMES
-    _BREADTH, _NAMES = breadth, names
+    before = _BREADTH, _NAMES, _EMERGENCY
+    _BREADTH, _NAMES, _EMERGENCY = breadth, names, emergency
     try:
         rows = [conversation(rng) for _ in range(n)]
         # drawn from a stream of their own, so that the n conversations stay those of the seed
         extra = random.Random(f"broad-{seed}")
         return rows + [broad_no_tool_conversation(extra) for _ in range(round(n * broad_no_tool))]
     finally:
-        _BREADTH, _NAMES = before
+        _BREADTH, _NAMES, _EMERGENCY = before
 
 
 def data_hash(rows: list[dict[str, Any]]) -> str:
@@ -1625,10 +1747,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="wide: made-up names and places from MiniLM's English words, pinyin and jieba's place names")
     ap.add_argument("--broad-no-tool", type=float, default=0.0,
                     help="add this fraction of n broad no-tool conversations (questions no tool answers)")
+    ap.add_argument("--emergency", default="basic", choices=list(EMERGENCY_SHAPES),
+                    help="rich: incident places named without their article, compound places, follow-ups refining a search")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     try:
-        rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool)
+        rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool, a.emergency)
     except ValueError as e:
         ap.error(str(e))
     write_jsonl(rows, a.out)

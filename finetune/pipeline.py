@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 from finetune import distil, pretrain, quantize, sft, soup, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
-from finetune.data import BREADTHS, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
+from finetune.data import BREADTHS, EMERGENCY_SHAPES, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
 from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
 from finetune.grow import grow_stack, parse_after
 from finetune.inference import load_model
@@ -108,6 +108,9 @@ class Plan:
     sft_round_breadth: str = "1,1,2,2,2,2,2,2,2"
     # per round: where made-up names and places come from (``finetune.data.NAME_SOURCES``)
     sft_round_names: str = "narrow,narrow,narrow,wide,wide,wide,wide,wide,wide"
+    # per round: the generator's emergency shapes (``finetune.data.EMERGENCY_SHAPES``; session 24's "rich":
+    # incident places named without their article, compound places, follow-ups refining a search)
+    sft_round_emergency: str = "basic"
     sft_round_value_weight: str = "1"
     # per round: the LoRA rank (alpha = 2 x rank); stacked ranks past the layers' size are rewritten exactly
     sft_round_rank: str = "32,32,32,32,128,128,128,128,128"
@@ -158,7 +161,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9+10", sft_round_soup="0.8", sft_round_breadth="2", sft_round_names="wide", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9+10", sft_round_soup="0.8", sft_round_breadth="2", sft_round_names="wide", sft_round_emergency="rich", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -218,6 +221,7 @@ class Round(NamedTuple):
     rank: int
     embed_lr: float
     soup: float = 1.0
+    emergency: str = "basic"
 
 
 def sft_rounds(plan: Plan) -> list[Round]:
@@ -244,6 +248,10 @@ def sft_rounds(plan: Plan) -> list[Round]:
     names = per_round_text(plan.sft_round_names, n, "sft_round_names")
     if not set(names) <= set(NAME_SOURCES):
         raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
+    emergency = per_round_text(plan.sft_round_emergency, n, "sft_round_emergency")
+    if not set(emergency) <= set(EMERGENCY_SHAPES):
+        raise ValueError(f"sft_round_emergency={plan.sft_round_emergency!r}: each round's shapes must be one of "
+                         f"{EMERGENCY_SHAPES}")
     soups = per_round(plan.sft_round_soup, n, "sft_round_soup")
     if not all(0.0 < x <= 1.0 for x in soups):
         raise ValueError(f"sft_round_soup={plan.sft_round_soup!r}: each round's kept share must be in (0, 1]")
@@ -251,9 +259,9 @@ def sft_rounds(plan: Plan) -> list[Round]:
     if any(len(p) > MAX_SIDES or len(set(p)) != len(p) for p in parsed):
         raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: a round of rounds side by side joins at most "
                          f"{MAX_SIDES} different seeds")
-    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup)
-            for seed, b, name, f, w, lr, r, e, soup in zip(parsed, breadths, names, broad, weights, lrs, ranks,
-                                                           embed_lrs, soups, strict=True)]
+    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup, em)
+            for seed, b, name, f, w, lr, r, e, soup, em in zip(parsed, breadths, names, broad, weights, lrs, ranks,
+                                                               embed_lrs, soups, emergency, strict=True)]
 
 
 def check_plan(plan: Plan) -> None:
@@ -384,7 +392,7 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         for rnd, paths in zip(rounds, round_data, strict=True):
             for seed, path in zip(rnd.seeds, paths, strict=True):
                 write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=rnd.breadth, names=rnd.names,
-                                     broad_no_tool=rnd.broad_no_tool), path)
+                                     broad_no_tool=rnd.broad_no_tool, emergency=rnd.emergency), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()

@@ -222,6 +222,37 @@ def test_broad_no_tool_questions_are_added_after_the_seeds_conversations_and_cal
         generate(3, seed=1, broad_no_tool=2)
 
 
+def test_rich_emergency_names_places_without_article_and_refining_turns_carry_type_and_place() -> None:
+    from finetune.data import data_hash
+
+    # the basic shapes stay every shipped seed's data
+    assert data_hash(generate(300, seed=19, breadth=2, names="wide", emergency="basic")) == \
+        data_hash(generate(300, seed=19, breadth=2, names="wide"))
+    rows = generate(1500, seed=24, breadth=2, names="wide", emergency="rich")
+    refined = compound = with_article = 0
+    for r in rows:
+        searches = [(i, c["arguments"]) for i, m in enumerate(r["messages"]) for c in m.get("tool_calls") or []
+                    if c["name"] == "search_emergency_cases"]
+        for n, (i, args) in enumerate(searches):
+            validate_call("search_emergency_cases", args)
+            user = r["messages"][i - 1]["content"]
+            loc = args.get("location", "")
+            assert not loc.lower().startswith("the "), (user, loc)  # the name, not the phrase
+            if loc and " the " + loc.lower() in " " + user.lower():
+                with_article += 1
+            if " near " in loc or "段" in loc or " at Junction " in loc:
+                compound += 1
+            if n and "k" in args and loc and loc.lower() not in user.lower():
+                # "only the top 2" after a search at a place: the place is carried (and the type, unless the
+                # turn names another incident "at the same spot")
+                before = searches[n - 1][1]
+                assert loc == before["location"], (user, args, before)
+                refined += args.get("incident_type") == before.get("incident_type")
+    assert with_article >= 15 and compound >= 15 and refined >= 20, (with_article, compound, refined)
+    with pytest.raises(ValueError, match=r"emergency must be one of \('basic', 'rich'\), got 'wide'"):
+        generate(3, seed=1, emergency="wide")
+
+
 def test_wild_names_add_free_strings_in_any_case_and_random_han_places_still_spelt_out() -> None:
     from finetune.data import _zh_place_words
 
