@@ -43,14 +43,17 @@ BREADTHS = (1, 2, 3)
 _NAMES = "narrow"
 NAME_SOURCES = ("narrow", "wide", "wild")
 # Emergency shapes (session 24), orthogonal to breadth and names: "basic" is every shipped data seed.
-# "rich" names an incident place without its article ("at the Songjiang hub" -> "Songjiang hub": the
+# "places" names an incident place without its article ("at the Songjiang hub" -> "Songjiang hub": the
 # contract's location is the place's name), draws compound places ("A1 near Hatfield", "Main St
 # underpass", "京沪高速德州段"), and follows a case search with turns that refine it ("only the top 2",
 # "地点在上海化工区", "the same spot, spill cases"), carrying the earlier type and place. Why: on the blind
 # suites the incident's location is the second most frequent wrong argument, most of them an article
 # copied into the name or a compound place cut short, and every refining follow-up there missed the place.
+# "rich" is "places" without its extra weight on case-search conversations, and half of them end on a
+# turn that is not a search (thanks, a question no tool answers, a replan for the vehicle): trained on
+# "places", a model sent "thanks" and "truck 12 is out, replan" after a search to the case search again.
 _EMERGENCY = "basic"
-EMERGENCY_SHAPES = ("basic", "rich")
+EMERGENCY_SHAPES = ("basic", "places", "rich")
 
 
 def _wide_names() -> bool:
@@ -1188,7 +1191,7 @@ def req_search(rng: random.Random, lang: str) -> tuple[str, dict]:
     args: dict[str, Any] = {}
     loc = None
     if rng.random() < 0.6:
-        said, loc = place(rng, lang) if _EMERGENCY == "rich" else (location(rng, lang),) * 2
+        said, loc = place(rng, lang) if _EMERGENCY != "basic" else (location(rng, lang),) * 2
         situation = (rng.choice([f"{sit} on {said}", f"{sit} near {said}", f"{sit} at {said}", f"{said}: {sit}",
                                  f"at {said} {sit}", f"{sit} ({said})"]) if en
                      else rng.choice([f"{said}{sit}", f"{said}附近{sit}", f"{said}发生{sit}", f"{said}那边{sit}",
@@ -1602,6 +1605,20 @@ def _carried_schedule(before: dict[str, Any], now: dict[str, Any]) -> dict[str, 
     return _order(out, "schedule_jobs")
 
 
+def _after_search(rng: random.Random, conv: _Conv) -> None:
+    """A turn after a case search that is not one: thanks, a question no tool answers, or a replan."""
+    lang, r = conv.lang, rng.random()
+    if r < 0.3:
+        conv.text_turn(style(rng, rng.choice(SMALLTALK_EN if lang == "en" else SMALLTALK_ZH), lang),
+                       no_tool_reply(rng, "smalltalk", lang))
+    elif r < 0.6:
+        question = broad_question(rng, lang) if rng.random() < 0.6 else _oos(rng, lang)
+        conv.text_turn(style(rng, question, lang), no_tool_reply(rng, "oos", lang))
+    else:
+        t, a = req_replan(rng, lang)
+        conv.call_turn(t, "replan", a, answer=rng.random() < 0.7)
+
+
 def conversation(rng: random.Random) -> dict[str, Any]:
     """One generated conversation: ``{"lang", "messages"}`` (OpenAI-style messages, system prompt omitted)."""
     lang = "en" if rng.random() < 0.5 else "zh"
@@ -1618,7 +1635,7 @@ def conversation(rng: random.Random) -> dict[str, Any]:
             conv.call_turn(text, tool, args, answer=rng.random() < 0.3)
         return {"lang": lang, "messages": conv.messages}
     flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"]
-                      + (["emergency"] if _EMERGENCY == "rich" else []))
+                      + (["emergency"] if _EMERGENCY == "places" else []))
     if flow in ("clarify", "clarify_shop"):
         text, which = rng.choice([m for m in (MISSING_EN if lang == "en" else MISSING_ZH)
                                   if m[1] == ("routing" if flow == "clarify" else "shop")])
@@ -1678,10 +1695,12 @@ def conversation(rng: random.Random) -> dict[str, Any]:
         return {"lang": lang, "messages": conv.messages}
     t, a = req_search(rng, lang)
     conv.call_turn(t, "search_emergency_cases", a)
-    if _EMERGENCY == "rich" and rng.random() < 0.6:
+    if _EMERGENCY != "basic" and rng.random() < 0.6:
         for _ in range(rng.choice([1, 1, 2])):
             t, a = refine_search(rng, lang, a)
             conv.call_turn(t, "search_emergency_cases", a, answer=rng.random() < 0.5)
+        if _EMERGENCY == "rich" and rng.random() < 0.5:
+            _after_search(rng, conv)
         return {"lang": lang, "messages": conv.messages}
     if rng.random() < 0.6:
         t, a = req_search(rng, lang)
@@ -1695,7 +1714,7 @@ def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_n
     session-17 shapes (carried settings, two tools in one turn); ``names="wide"`` draws made-up names and
     places from much larger sources, ``"wild"`` adds strings with no prior at all. ``broad_no_tool=f`` adds
     ``round(f * n)`` broad no-tool conversations (:func:`broad_no_tool_conversation`) after the ``n``;
-    ``emergency="rich"`` the session-24 incident places and refining follow-ups (see ``_EMERGENCY``).
+    ``emergency="places"`` or ``"rich"`` the session-24 incident places and follow-ups (see ``_EMERGENCY``).
     Breadth 1 with narrow names, basic emergency shapes and no extras reproduces every shipped data seed."""
     if not 0.0 <= broad_no_tool <= 1.0:
         raise ValueError(f"broad_no_tool must be a fraction in [0, 1], got {broad_no_tool!r}")
@@ -1748,7 +1767,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--broad-no-tool", type=float, default=0.0,
                     help="add this fraction of n broad no-tool conversations (questions no tool answers)")
     ap.add_argument("--emergency", default="basic", choices=list(EMERGENCY_SHAPES),
-                    help="rich: incident places named without their article, compound places, follow-ups refining a search")
+                    help="places: incident places named without their article, compound places, follow-ups refining "
+                         "a search; rich: the same, half the searches followed by a turn that is not one")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     try:
