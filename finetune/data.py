@@ -52,8 +52,10 @@ NAME_SOURCES = ("narrow", "wide", "wild")
 # "rich" is "places" without its extra weight on case-search conversations, and half of them end on a
 # turn that is not a search (thanks, a question no tool answers, a replan for the vehicle): trained on
 # "places", a model sent "thanks" and "truck 12 is out, replan" after a search to the case search again.
+# "lean" is "places" without its extra weight and without rich's closing turns (rich's no-tool turns
+# sent requests to no tool).
 _EMERGENCY = "basic"
-EMERGENCY_SHAPES = ("basic", "places", "rich")
+EMERGENCY_SHAPES = ("basic", "places", "rich", "lean")
 
 
 def _wide_names() -> bool:
@@ -706,7 +708,7 @@ def _zh_name(rng: random.Random) -> str:
 
 
 def place(rng: random.Random, lang: str) -> tuple[str, str]:
-    """An incident place as the user says it and as the call names it (rich emergency shapes): English
+    """An incident place as the user says it and as the call names it (emergency shapes past "basic"): English
     often says "the ..." and the name drops it; half the places are compound ("A1 near Hatfield")."""
     if rng.random() < 0.5:
         said = location(rng, lang)
@@ -1243,7 +1245,7 @@ _SPOT_ZH = ["同一个地方又{s}了，查一下", "那边还{s}，有类似案
 
 def refine_search(rng: random.Random, lang: str, before: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A follow-up that refines the previous case search: how many cases, where, or another incident at
-    the same place; the type and place asked for before are carried (rich emergency shapes)."""
+    the same place; the type and place asked for before are carried (emergency shapes past "basic")."""
     en = lang == "en"
     args = {k: v for k, v in before.items() if k in ("incident_type", "location")}
     r = rng.random()
@@ -1261,7 +1263,7 @@ def refine_search(rng: random.Random, lang: str, before: dict[str, Any]) -> tupl
     if not text or rng.random() < 0.3:
         k = rng.randint(1, 10)
         args["k"] = k
-        nk = num(rng, k, lang, measure=True, words_p=0.4) if not en else num(rng, k, lang, words_p=0.4)
+        nk = num(rng, k, lang, measure=not en, words_p=0.4)
         more = rng.choice(_K_EN if en else _K_ZH).format(k=nk)
         text = f"{text}, {more}" if text and en else (f"{text}，{more}" if text else more)
     text = style(rng, text, lang)
@@ -1635,7 +1637,7 @@ def conversation(rng: random.Random) -> dict[str, Any]:
             conv.call_turn(text, tool, args, answer=rng.random() < 0.3)
         return {"lang": lang, "messages": conv.messages}
     flow = rng.choice(["routing", "routing", "routing", "shop", "emergency", "clarify", "clarify_shop", "mixed"]
-                      + (["emergency"] if _EMERGENCY == "places" else []))
+                      + (["emergency"] if _EMERGENCY == "places" else []))  # "rich", "lean": no extra weight
     if flow in ("clarify", "clarify_shop"):
         text, which = rng.choice([m for m in (MISSING_EN if lang == "en" else MISSING_ZH)
                                   if m[1] == ("routing" if flow == "clarify" else "shop")])
@@ -1768,7 +1770,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="add this fraction of n broad no-tool conversations (questions no tool answers)")
     ap.add_argument("--emergency", default="basic", choices=list(EMERGENCY_SHAPES),
                     help="places: incident places named without their article, compound places, follow-ups refining "
-                         "a search; rich: the same, half the searches followed by a turn that is not one")
+                         "a search; rich: the same, half the searches followed by a turn that is not one; lean: places "
+                         "without its extra weight on searches")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     try:

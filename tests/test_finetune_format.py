@@ -264,7 +264,7 @@ def test_rich_emergency_names_places_without_article_and_refining_turns_carry_ty
 
     places = generate(1500, seed=24, breadth=2, names="wide", emergency="places")
     assert not_search_after_search(rows) >= 8 + 2 * not_search_after_search(places)
-    with pytest.raises(ValueError, match=r"emergency must be one of \('basic', 'places', 'rich'\), got 'wide'"):
+    with pytest.raises(ValueError, match=r"emergency must be one of \('basic', 'places', 'rich', 'lean'\), got 'wide'"):
         generate(3, seed=1, emergency="wide")
 
 

@@ -285,7 +285,7 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
             ("sft_round_seeds=9,10,12,14,15,16,17,18,19+x", r"joins them with '\+', e.g. 19\+20"),
             ("sft_round_seeds=9,10,12,14,15,16,17,18,19+19", "joins at most 10 different seeds"),
             ("sft_round_breadth=4", r"breadth must be one of \(1, 2, 3\)"),
-            ("sft_round_emergency=fancy", r"sft_round_emergency='fancy': each round's shapes must be one of \('basic', 'places', 'rich'\)"),
+            ("sft_round_emergency=fancy", r"sft_round_emergency='fancy': each round's shapes must be one of \('basic', 'places', 'rich', 'lean'\)"),
             ("sft_round_rank=32,32,32,32,32,32,32,32,0.5",
              r"sft_round_rank='32,32,32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"),
             ("grow_before_round=10", r"grow_before_round=10: 0 \(never\) or a later round's number, 1..9"),
