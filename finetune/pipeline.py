@@ -108,8 +108,9 @@ class Plan:
     sft_round_breadth: str = "1,1,2,2,2,2,2,2,2"
     # per round: where made-up names and places come from (``finetune.data.NAME_SOURCES``)
     sft_round_names: str = "narrow,narrow,narrow,wide,wide,wide,wide,wide,wide"
-    # per round: the generator's emergency shapes (``finetune.data.EMERGENCY_SHAPES``; session 24's "places"
-    # and "rich": incident places named without their article, compound places, follow-ups refining a search)
+    # per round: the generator's emergency shapes (``finetune.data.EMERGENCY_SHAPES``; session 24's "places",
+    # "rich" and "lean": incident places named without their article, compound places, follow-ups refining a
+    # search; measured, not in the default plan: none beat the shipped teacher)
     sft_round_emergency: str = "basic"
     sft_round_value_weight: str = "1"
     # per round: the LoRA rank (alpha = 2 x rank); stacked ranks past the layers' size are rewritten exactly
