@@ -6,7 +6,7 @@ colloquial Chinese, multi-turn references ("that plan", "truck 3", "same dataset
 turns (small talk, out of scope, a missing dataset -> one clarifying question). The answers after
 tool results cite only numbers from the results.
 
-``python -m finetune.data --n 20000 --out PATH`` writes JSON lines ``{"lang", "messages"}``.
+``python -m finetune.data --n 20000 --out PATH [--json]`` writes JSON lines ``{"lang", "messages"}``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.contract import EVENTS, INCIDENT_TYPES, QUESTIONS, validate_call
+from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -1248,12 +1249,12 @@ def refine_search(rng: random.Random, lang: str, before: dict[str, Any]) -> tupl
     the same place; the type and place asked for before are carried (emergency shapes past "basic")."""
     en = lang == "en"
     args = {k: v for k, v in before.items() if k in ("incident_type", "location")}
-    r = rng.random()
-    if "location" not in args and r < 0.5:
+    r, new_place = rng.random(), "location" not in args
+    if new_place and r < 0.5:
         said, loc = place(rng, lang)
         args["location"] = loc
         text = rng.choice(_AT_EN if en else _AT_ZH).format(p=said if en else loc)
-    elif "location" in args and r < 0.3:
+    elif not new_place and r < 0.3:
         inc = rng.choice(INCIDENT_TYPES)
         sit = rng.choice((INC_EN if en else INC_ZH)[inc])
         args["incident_type"] = inc
@@ -1267,16 +1268,15 @@ def refine_search(rng: random.Random, lang: str, before: dict[str, Any]) -> tupl
         more = rng.choice(_K_EN if en else _K_ZH).format(k=nk)
         text = f"{text}, {more}" if text and en else (f"{text}，{more}" if text else more)
     text = style(rng, text, lang)
-    if "location" in args and args["location"] not in before.values():
+    if new_place and "location" in args:
         fixed = align_args(text, {"location": args["location"]})
         if fixed is None:  # a typo hit the place: say just the place, plainly
             text = rng.choice(_AT_EN if en else _AT_ZH).format(p=args["location"])
             args.pop("k", None)
         else:
             args["location"] = fixed["location"]
-    args["query"] = before.get("query", "")
-    if not args["query"]:
-        args.pop("query")
+    if before.get("query"):
+        args["query"] = before["query"]
     return text, _order(args, "search_emergency_cases")
 
 
@@ -1773,13 +1773,17 @@ def main(argv: list[str] | None = None) -> None:
                          "a search; rich: the same, half the searches followed by a turn that is not one; lean: places "
                          "without its extra weight on searches")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--json", action="store_true", help="print what was written as one JSON document")
     a = ap.parse_args(argv)
     try:
         rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool, a.emergency)
     except ValueError as e:
         ap.error(str(e))
     write_jsonl(rows, a.out)
-    log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, data_hash(rows))
+    digest = data_hash(rows)
+    log.info("wrote %d conversations to %s (hash %s)", len(rows), a.out, digest)
+    if a.json:
+        print_json({"out": str(a.out), "conversations": len(rows), "data_hash": digest})
 
 
 if __name__ == "__main__":

@@ -326,3 +326,16 @@ def test_written_beside_replaces_the_folder_only_when_the_write_succeeds(tmp_pat
     with written_beside(out, seed_from=out) as side:  # reading from ``out`` while writing it: in place
         (side / "extra").write_text("new")
     assert sorted(p.name for p in out.iterdir()) == ["extra", "weights"]
+
+
+def test_data_cli_json_reports_what_it_wrote_and_refuses_an_unknown_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from finetune import data
+
+    out = tmp_path / "d.jsonl"
+    data.main(["--n", "4", "--seed", "2", "--emergency", "lean", "--out", str(out), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    rows = data.read_jsonl(out)
+    assert doc == {"out": str(out), "conversations": 4, "data_hash": data.data_hash(rows)} and len(rows) == 4
+    with pytest.raises(SystemExit) as exc:
+        data.main(["--n", "1", "--emergency", "bogus", "--out", str(out)])
+    assert exc.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
