@@ -41,8 +41,11 @@ BREADTHS = (1, 2, 3)
 # ("wk37-groceries" -> "watk37-gha"): a model that only ever copied a few hundred pieces falls back on them.
 # "wild" (session 19) is wide plus, half the time, strings with no prior at all: free letters in any
 # case with digits inside, and Han strings of random characters, so only copying gets them right.
+# "han" (session 25) is wide with every Chinese place name either one of jieba's place names or 2-3 of
+# jieba's 2000 most frequent characters (half and half): the words a tokenizer extended with those
+# characters (finetune.extend) must learn to copy, where wide composes names from 55 characters.
 _NAMES = "narrow"
-NAME_SOURCES = ("narrow", "wide", "wild")
+NAME_SOURCES = ("narrow", "wide", "wild", "han")
 # Emergency shapes (session 24), orthogonal to breadth and names: "basic" is every shipped data seed.
 # "places" names an incident place without its article ("at the Songjiang hub" -> "Songjiang hub": the
 # contract's location is the place's name), draws compound places ("A1 near Hatfield", "Main St
@@ -60,7 +63,7 @@ EMERGENCY_SHAPES = ("basic", "places", "rich", "lean")
 
 
 def _wide_names() -> bool:
-    """Whether the wide sources are on ("wide" and "wild")."""
+    """Whether the wide sources are on ("wide", "wild" and "han")."""
     return _NAMES != "narrow"
 
 
@@ -224,6 +227,26 @@ def _wild_string(rng: random.Random) -> str:
         cut = rng.randint(1, len(word))
         word = word[:cut] + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3))) + word[cut:]
     return word
+
+
+@functools.cache
+def han_by_frequency() -> list[str]:
+    """Han characters of jieba's dictionary, most frequent first (a character counts its words' frequencies)."""
+    import jieba
+
+    freq: dict[str, int] = {}
+    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
+        word, count, _tag = line.split()
+        for ch in word:
+            if "\u4e00" <= ch <= "\u9fff":
+                freq[ch] = freq.get(ch, 0) + int(count)
+    return [ch for ch, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _zh_composed(rng: random.Random) -> str:
+    """A made-up Chinese place name of 2-3 characters (with han names, from the 2000 most frequent ones)."""
+    chars = han_by_frequency()[:2000] if _NAMES == "han" else _ZH_PLACE_CHARS
+    return "".join(rng.choice(chars) for _ in range(rng.choice([2, 2, 3])))
 
 
 @functools.cache
@@ -667,6 +690,8 @@ def location(rng: random.Random, lang: str) -> str:
             f"{n} district", f"{n} port", f"the {n} interchange", f"Highway {rng.randint(1, 300)}", f"{n} industrial park"])
     if _NAMES == "wild" and rng.random() < 0.5:
         n = "".join(rng.choice(_zh_place_chars()) for _ in range(rng.randint(2, 4)))
+    elif _NAMES == "han":
+        n = _zh_composed(rng) if rng.random() < 0.5 else rng.choice(_zh_place_words())
     elif _wide_names() and rng.random() < 0.5:
         n = rng.choice(_zh_place_words())
     else:
@@ -703,6 +728,8 @@ def _en_town(rng: random.Random) -> str:
 
 
 def _zh_name(rng: random.Random) -> str:
+    if _NAMES == "han":
+        return _zh_composed(rng) if rng.random() < 0.5 else rng.choice(_zh_place_words())
     if _wide_names() and rng.random() < 0.6:
         return rng.choice(_zh_place_words())
     return "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
@@ -1459,6 +1486,14 @@ def broad_question(rng: random.Random, lang: str) -> str:
         f"{p}有多少人口？"])
 
 
+def zh_search_conversation(rng: random.Random) -> dict[str, Any]:
+    """A one-turn Chinese case search (with its answer three times in ten)."""
+    conv = _Conv(rng, "zh")
+    text, args = req_search(rng, "zh")
+    conv.call_turn(text, "search_emergency_cases", args, answer=rng.random() < 0.3)
+    return {"lang": "zh", "messages": conv.messages}
+
+
 def broad_no_tool_conversation(rng: random.Random) -> dict[str, Any]:
     """A broad no-tool question, alone or after an ordinary conversation (a question that follows a plan
     or a case search is still not a tool call); the reply says what the assistant does instead."""
@@ -1711,15 +1746,18 @@ def conversation(rng: random.Random) -> dict[str, Any]:
 
 
 def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_no_tool: float = 0.0,
-             emergency: str = "basic") -> list[dict[str, Any]]:
+             emergency: str = "basic", zh_searches: float = 0.0) -> list[dict[str, Any]]:
     """``n`` conversations from a seeded generator; ``breadth=2`` adds the session-14 phrasings, ``3`` the
     session-17 shapes (carried settings, two tools in one turn); ``names="wide"`` draws made-up names and
     places from much larger sources, ``"wild"`` adds strings with no prior at all. ``broad_no_tool=f`` adds
     ``round(f * n)`` broad no-tool conversations (:func:`broad_no_tool_conversation`) after the ``n``;
     ``emergency="places"`` or ``"rich"`` the session-24 incident places and follow-ups (see ``_EMERGENCY``).
+    ``zh_searches=f`` adds ``round(f * n)`` one-turn Chinese case searches (session 25: with ``names="han"``
+    they put the characters an extended tokenizer added into copied places often enough to train them).
     Breadth 1 with narrow names, basic emergency shapes and no extras reproduces every shipped data seed."""
-    if not 0.0 <= broad_no_tool <= 1.0:
-        raise ValueError(f"broad_no_tool must be a fraction in [0, 1], got {broad_no_tool!r}")
+    for name, frac in (("broad_no_tool", broad_no_tool), ("zh_searches", zh_searches)):
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {frac!r}")
     if breadth not in BREADTHS:
         raise ValueError(f"breadth must be one of {BREADTHS}, got {breadth!r}")
     if names not in NAME_SOURCES:
@@ -1734,7 +1772,9 @@ def generate(n: int, seed: int, breadth: int = 1, names: str = "narrow", broad_n
         rows = [conversation(rng) for _ in range(n)]
         # drawn from a stream of their own, so that the n conversations stay those of the seed
         extra = random.Random(f"broad-{seed}")
-        return rows + [broad_no_tool_conversation(extra) for _ in range(round(n * broad_no_tool))]
+        rows += [broad_no_tool_conversation(extra) for _ in range(round(n * broad_no_tool))]
+        searches = random.Random(f"zh-search-{seed}")
+        return rows + [zh_search_conversation(searches) for _ in range(round(n * zh_searches))]
     finally:
         _BREADTH, _NAMES, _EMERGENCY = before
 
@@ -1768,6 +1808,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="wide: made-up names and places from MiniLM's English words, pinyin and jieba's place names")
     ap.add_argument("--broad-no-tool", type=float, default=0.0,
                     help="add this fraction of n broad no-tool conversations (questions no tool answers)")
+    ap.add_argument("--zh-searches", type=float, default=0.0,
+                    help="add this fraction of n one-turn Chinese case searches (with --names han: places that train "
+                         "an extended tokenizer's characters)")
     ap.add_argument("--emergency", default="basic", choices=list(EMERGENCY_SHAPES),
                     help="places: incident places named without their article, compound places, follow-ups refining "
                          "a search; rich: the same, half the searches followed by a turn that is not one; lean: places "
@@ -1776,7 +1819,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", action="store_true", help="print what was written as one JSON document")
     a = ap.parse_args(argv)
     try:
-        rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool, a.emergency)
+        rows = generate(a.n, a.seed, a.breadth, a.names, a.broad_no_tool, a.emergency, a.zh_searches)
     except ValueError as e:
         ap.error(str(e))
     write_jsonl(rows, a.out)

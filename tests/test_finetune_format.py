@@ -199,7 +199,7 @@ def test_wide_names_draw_english_words_pinyin_and_jieba_places_that_the_request_
     assert len({ch for p in places for ch in p if not ch.isascii()} - narrow) >= 10
     # long digit runs with leading zeros, which narrow names never have
     assert any(part.startswith("0") and len(part) >= 3 and part.isdigit() for part in parts)
-    with pytest.raises(ValueError, match=r"names must be one of \('narrow', 'wide', 'wild'\), got 'huge'"):
+    with pytest.raises(ValueError, match=r"names must be one of \('narrow', 'wide', 'wild', 'han'\), got 'huge'"):
         generate(3, seed=1, names="huge")
 
 
@@ -279,6 +279,34 @@ def test_wild_names_add_free_strings_in_any_case_and_random_han_places_still_spe
     known = set(_zh_place_words())
     han = [p for p in places if p and not p[0].isascii()]
     assert sum(not any(w in p for w in known) for p in han) >= 10
+
+
+def test_han_names_compose_places_of_common_characters_and_zh_searches_add_chinese_searches() -> None:
+    from finetune.data import _zh_place_words, data_hash, han_by_frequency
+
+    common = han_by_frequency()
+    assert len(common) > 10000 and common[0] == "一" and len(set(common)) == len(common)
+    plain = generate(400, seed=5, breadth=2, names="han")
+    rows = generate(400, seed=5, breadth=2, names="han", zh_searches=1.0)
+    assert data_hash(rows[:400]) == data_hash(plain) and len(rows) == 800
+    for r in rows[400:]:
+        user, call = r["messages"][0], r["messages"][1]
+        assert r["lang"] == "zh" and user["role"] == "user"
+        assert [c["name"] for c in call["tool_calls"]] == ["search_emergency_cases"]
+    place_chars = {ch for w in _zh_place_words() for ch in w}
+
+    def beyond_place_words(rows: list[dict]) -> int:
+        _, places = _copied_names_and_places(rows)
+        return len({ch for p in places for ch in p if "\u4e00" <= ch <= "\u9fff"} - place_chars)
+
+    # composed of the 2000 most frequent characters, han places reach characters no place word has
+    # (wide names: 4 such characters here, from the fixed place lists)
+    assert beyond_place_words(rows) >= 15
+    assert beyond_place_words(generate(400, seed=5, breadth=2, names="wide", zh_searches=1.0)) < 10
+    assert data_hash(generate(200, seed=19, breadth=2, names="wide", zh_searches=0)) == \
+        data_hash(generate(200, seed=19, breadth=2, names="wide"))
+    with pytest.raises(ValueError, match=r"zh_searches must be a fraction in \[0, 1\], got -1"):
+        generate(3, seed=1, zh_searches=-1)
 
 
 @pytest.mark.parametrize("space_split", [False, True])
