@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     student: PreTrainedModel
     if a.init is not None:
         student = AutoModelForCausalLM.from_pretrained(a.init, dtype=torch.float32)
+        if student.config.vocab_size != len(tok):
+            raise SystemExit(f"error: --init {a.init} has {student.config.vocab_size} tokens, the teacher's tokenizer "
+                             f"{len(tok)}: extend the student alike first (python -m finetune.extend --model {a.init} "
+                             "--out DIR --top N, as the teacher was)")
         before = read_meta(a.init)
         info = {"init": str(a.init), "size": before.get("config", {}).get("size", a.size),
                 "earlier_steps": before.get("train", {}).get("steps")}

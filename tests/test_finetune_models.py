@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from finetune.chatformat import parse_assistant
-from finetune.common import ARTIFACTS
+from finetune.common import ARTIFACTS, HELDOUT
 from tools.core.errors import DiaoduError
 
 needs_artifacts = pytest.mark.skipif(not (ARTIFACTS / "teacher").is_dir(), reason="shipped artifacts absent")
@@ -174,10 +175,10 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     # the smoke plan's round is weighted and drawn at breadth 2; its students are weighted too
     rounds = json.loads((tmp_path / "out" / "adapter" / "meta.json").read_text())["config"]["rounds"]
     assert rounds[-1]["value_weight"] == 5.0
-    # its data carries broad no-tool conversations after the seed's own (100 + 20)
+    # its data carries broad no-tool conversations and Chinese case searches after the seed's own (100 + 20 + 10)
     # (its round is two side by side, seeds 9 and 10, souped: one file each)
     for side in "ab":
-        assert len((tmp_path / "work" / f"sft-round2{side}.jsonl").read_text(encoding="utf-8").splitlines()) == 120
+        assert len((tmp_path / "work" / f"sft-round2{side}.jsonl").read_text(encoding="utf-8").splitlines()) == 130
     souped = json.loads((tmp_path / "out" / "teacher" / "meta.json").read_text())["soup"]
     assert souped["weights"] == pytest.approx([0.2, 0.4, 0.4]) and len(set(souped["round_data_hashes"])) == 2
     student = json.loads((tmp_path / "out" / "student" / "meta.json").read_text())["config"]
@@ -210,6 +211,15 @@ def test_smoke_pipeline(tmp_path: Path) -> None:
     base = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "base", dtype=torch.float32)
     teacher = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "teacher", dtype=torch.float32)
     assert base.config.num_hidden_layers == teacher.config.num_hidden_layers == 3
+    # and extends the tokenizer with common Han characters before it: tokenizer, base, teacher and the student
+    # distilled after it share the wider vocabulary
+    from transformers import AutoTokenizer
+
+    extended = json.loads((tmp_path / "out" / "tokenizer" / "meta.json").read_text())["extended"]
+    vocab = len(AutoTokenizer.from_pretrained(tmp_path / "out" / "tokenizer"))
+    assert extended["added_tokens"] > 0 and vocab > 1200
+    student_model = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "student")
+    assert base.config.vocab_size == teacher.config.vocab_size == student_model.config.vocab_size == vocab
     assert json.loads((tmp_path / "out" / "base" / "meta.json").read_text())["embeddings_trained_in_sft"] == 1
     served = PeftModel.from_pretrained(base, tmp_path / "out" / "adapter").merge_and_unload()
     for name, w in teacher.state_dict().items():
@@ -289,17 +299,22 @@ def test_pipeline_refuses_per_round_settings_that_do_not_match_the_rounds() -> N
             ("sft_round_rank=32,32,32,32,32,32,32,32,0.5",
              r"sft_round_rank='32,32,32,32,32,32,32,32,0.5': each round's LoRA rank must be a whole number"),
             ("grow_before_round=10", r"grow_before_round=10: 0 \(never\) or a later round's number, 1..9"),
+            ("sft_round_zh_searches=0,0,0,0,0,0,0,0,2",
+             r"sft_round_zh_searches='0,0,0,0,0,0,0,0,2': each round's share must be in \[0, 1\]"),
+            ("extend_before_round=12", r"extend_before_round=12: 0 \(never\) or a later round's number, 1..9"),
             ("grow_after=2,x", "grow_after / --after '2,x'"),
             ("grow_after=2,6", r"grow_after / --after '2,6': give distinct layer numbers in 0..5"),  # the teacher has 6 layers
     ):
         with pytest.raises(SystemExit, match=message):
             pipeline.main(["--set", setting, "--phases", "eval"])
+    with pytest.raises(SystemExit, match=r"extend_top=0: how many of the most frequent Han characters"):
+        pipeline.main(["--set", "extend_before_round=9", "--set", "extend_top=0", "--phases", "eval"])
     side = pipeline.sft_rounds(pipeline.Plan(sft_round_soup="1,1,1,1,1,1,1,1,0.7"))
     assert side[-1].seeds == (19, 20) and side[-1].soup == 0.7 and side[0].seeds == (9,)
     # the default plan's last round is two side by side: twice a round's expected time
     rounds_time = pipeline.expected_seconds(pipeline.Plan(), ["sft_rounds"], 1, 0, side_by_side=False)
     assert rounds_time["sft_round10"] == pytest.approx(2 * rounds_time["sft_round9"])
-    with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild'\)"):
+    with pytest.raises(SystemExit, match=r"sft_round_names='wide,huge'.*one of \('narrow', 'wide', 'wild', 'han'\)"):
         pipeline.main(["--set", "sft_round_seeds=9,10", "--set", "sft_round_breadth=1", "--set", "sft_round_lr=1e-3",
                        "--set", "sft_round_rank=32", "--set", "sft_round_embed_lr=0", "--set", "sft_round_names=wide,huge",
                        "--phases", "eval"])
@@ -541,3 +556,100 @@ def test_a_soup_of_rounds_is_their_weighted_average_and_base_plus_adapter_serves
     soup.main(["--start", str(start), "--round", str(tmp_path / "a"), "--weights", "0.5", "--out", str(tmp_path / "half"),
                "--json"])
     assert json.loads(capsys.readouterr().out)["weights"] == [0.5, 0.5]
+
+
+@needs_artifacts
+def test_extended_tokenizer_adds_common_han_characters_and_keeps_every_old_tokenization(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Characters the tokenizer lacked become one token each; text made of what it had keeps its tokens;
+    the model's old rows and logits stay, each new row is the mean of the rows it replaces."""
+    import shutil
+
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from finetune import extend as ext
+
+    old_tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    shutil.copytree(ARTIFACTS / "tokenizer", tmp_path / "m")
+    cfg = LlamaConfig(vocab_size=len(old_tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(tmp_path / "m")  # stored as the shipped models are
+    info = ext.extend(tmp_path / "m", tmp_path / "e", top=300)
+    new_tok = AutoTokenizer.from_pretrained(tmp_path / "e")
+    assert info["vocab_from"] == len(old_tok) and info["vocab_to"] == len(new_tok) == len(old_tok) + info["added_tokens"]
+    assert "海" in info["new_chars"] and "州" in info["new_chars"] and "的" not in info["new_chars"]
+
+    def one_token(tok: Any, ch: str) -> bool:
+        return len(tok.encode(ch, add_special_tokens=False)) == 1
+
+    for ch in "海州嘉昆杭":
+        assert not one_token(old_tok, ch) and (one_token(new_tok, ch) or ch not in info["new_chars"])
+    lines = (HELDOUT.parent / "blind2.jsonl").read_text(encoding="utf-8").splitlines()
+    unchanged = 0
+    for line in lines:
+        ids = new_tok.encode(line, add_special_tokens=False)
+        assert new_tok.decode(ids) == line
+        if all(one_token(old_tok, ch) for ch in line if "\u4e00" <= ch <= "\u9fff"):
+            assert ids == old_tok.encode(line, add_special_tokens=False)
+            unchanged += 1
+    assert unchanged > 100  # the English lines and the Chinese ones of known characters
+
+    before = LlamaForCausalLM.from_pretrained(tmp_path / "m").eval()
+    after = LlamaForCausalLM.from_pretrained(tmp_path / "e").eval()
+    emb_old, emb_new = before.get_input_embeddings().weight, after.get_input_embeddings().weight
+    assert torch.equal(emb_new[:len(old_tok)], emb_old)
+    hai = new_tok.convert_tokens_to_ids(new_tok.tokenize("海")[0])
+    pieces = old_tok.encode("海", add_special_tokens=False)
+    torch.testing.assert_close(emb_new[hai], emb_old[pieces].mean(0), rtol=0.02, atol=2e-3)  # stored in bf16
+    ids = torch.tensor([old_tok.encode("route X-n101-k25 with 26 trucks", add_special_tokens=False)])
+    with torch.no_grad():
+        torch.testing.assert_close(after(input_ids=ids).logits[..., :len(old_tok)], before(input_ids=ids).logits)
+
+    # a tokenizer folder alone gets the same tokenizer; bad input is a clear error
+    ext.main(["--model", str(ARTIFACTS / "tokenizer"), "--out", str(tmp_path / "t"), "--top", "300", "--json"])
+    assert json.loads(capsys.readouterr().out)["added_tokens"] == info["added_tokens"]
+    assert (tmp_path / "t" / "tokenizer.json").read_text() == (tmp_path / "e" / "tokenizer.json").read_text()
+    with pytest.raises(SystemExit, match=r"--top 0: give how many"):
+        ext.main(["--model", str(tmp_path / "m"), "--out", str(tmp_path / "x"), "--top", "0"])
+    with pytest.raises(SystemExit, match="no tokenizer.json there"):
+        ext.main(["--model", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
+
+
+@needs_artifacts
+def test_warm_rows_trains_only_the_rows_an_extension_added(tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from finetune import extend as ext
+    from finetune import warm_rows
+    from finetune.data import generate, write_jsonl
+
+    old_tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    shutil.copytree(ARTIFACTS / "tokenizer", tmp_path / "m")
+    cfg = LlamaConfig(vocab_size=len(old_tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(tmp_path / "m")
+    with pytest.raises(ValueError, match="records no vocabulary extension"):
+        warm_rows.first_new_row(tmp_path / "m")
+    ext.extend(tmp_path / "m", tmp_path / "e", top=300)
+    shutil.copytree(tmp_path / "e", tmp_path / "base")
+    write_jsonl(generate(40, seed=3, breadth=2, names="han", zh_searches=1.0), tmp_path / "d.jsonl")
+    info = warm_rows.warm_rows(tmp_path / "e", [tmp_path / "d.jsonl"], tmp_path / "w", steps=3, lr=1e-2, seed=0,
+                               threads=1, tokens_per_batch=1024, max_len=384, embeddings_into=tmp_path / "base")
+    assert info["from_row"] == len(old_tok) and info["train"]["steps"] == 3
+
+    def rows(folder: str) -> torch.Tensor:
+        weights = load_file(str(tmp_path / folder / "model.safetensors"))
+        return next(w for k, w in weights.items() if k.endswith("embed_tokens.weight"))
+
+    before, after = rows("e"), rows("w")
+    assert torch.equal(after[:len(old_tok)], before[:len(old_tok)])  # the old rows, exactly
+    assert not torch.equal(after[len(old_tok):], before[len(old_tok):])  # the new ones trained
+    assert torch.equal(rows("base"), after)  # and the base the adapter sits on has them
+    with pytest.raises(SystemExit, match=r"--from-row 9999: the model has \d+ rows"):
+        warm_rows.main(["--model", str(tmp_path / "e"), "--data", str(tmp_path / "d.jsonl"), "--out",
+                        str(tmp_path / "x"), "--from-row", "9999", "--steps", "1"])
