@@ -38,6 +38,7 @@ from finetune import distil, pretrain, quantize, sft, soup, tokenizer
 from finetune.common import ARTIFACTS, FINETUNE_DIR, HELDOUT, Timer, dir_size, write_meta
 from finetune.data import BREADTHS, EMERGENCY_SHAPES, NAME_SOURCES, data_hash, generate, read_jsonl, write_jsonl
 from finetune.evaluate import evaluate, median_speedup, model_size, speed_benchmark
+from finetune.extend import extend_stack
 from finetune.grow import grow_stack, parse_after
 from finetune.inference import load_model
 from finetune.modeling import SIZES
@@ -120,6 +121,9 @@ class Plan:
     sft_round_embed_lr: str = "0,0,0,0,0,0,0,1e-4,3e-4"
     # per round: broad no-tool conversations added, as a fraction of n_sft_round (``generate(broad_no_tool=)``)
     sft_round_broad_no_tool: str = "0"
+    # per round: one-turn Chinese case searches added, as a fraction of n_sft_round (``generate(zh_searches=)``;
+    # with "han" names they train the characters an extended tokenizer added)
+    sft_round_zh_searches: str = "0"
     # per round: the share of the round's update the teacher keeps (``finetune.soup``; 1: all of it). A round
     # whose seed is several joined by "+" (``19+20``) trains one round per seed side by side from the same
     # teacher and keeps this share of their average: a model soup
@@ -128,6 +132,11 @@ class Plan:
     # layers in ``grow_after``, each right after itself (``finetune.grow``), in base, adapter and teacher
     grow_before_round: int = 6
     grow_after: str = "2,3"
+    # before this later round (0 = never), add the extend_top most frequent Han characters the tokenizer lacks
+    # as tokens, with embedding rows in base and teacher (``finetune.extend``): a character outside the
+    # tokenizer is two or three byte tokens, and every such character in a place to copy was garbled
+    extend_before_round: int = 0
+    extend_top: int = 2000
     # session 3: 5000 KD steps took the student from 72 % to 91 % of the teacher's exact calls
     student_steps: int = 5000
     student_seconds: float = 2100
@@ -162,7 +171,7 @@ class Plan:
 
 
 SMOKE = Plan(n_pretrain=300, n_sft=300, n_pretrain2=100, pretrain2_steps=2, pretrain2_seconds=30, n_pretrain3=100,
-             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9+10", sft_round_soup="0.8", sft_round_breadth="2", sft_round_names="wide", sft_round_emergency="rich", sft_round_broad_no_tool="0.2", sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
+             pretrain3_steps=2, pretrain3_seconds=30, n_pretrain4=100, pretrain4_steps=2, pretrain4_seconds=30, sft_round_seeds="9+10", sft_round_soup="0.8", sft_round_breadth="2", sft_round_names="han", sft_round_emergency="rich", sft_round_broad_no_tool="0.2", sft_round_zh_searches="0.1", extend_before_round=1, extend_top=300, sft_round_rank="4", sft_round_value_weight="5", sft_round_lr="1e-3", sft_round_embed_lr="1e-3", n_sft_round=100, sft_round_steps=2, grow_before_round=1, grow_after="1",
              sft_round_seconds=30, vocab=1200, size="tiny", student_size="tiny-student", pretrain_steps=6,
              pretrain_seconds=60, sft_steps=4, sft_seconds=60, student_steps=4, student_seconds=60, student_more_sittings=1, student_more_steps=2, student_ce_sittings=1, student_more_seconds=30, student_value_weight=5.0, tokens_per_batch=1024, max_len=384, speed_prompts=2,
              eval_limit=4, threads=1, budget_minutes=0)
@@ -223,6 +232,7 @@ class Round(NamedTuple):
     embed_lr: float
     soup: float = 1.0
     emergency: str = "basic"
+    zh_searches: float = 0.0
 
 
 def sft_rounds(plan: Plan) -> list[Round]:
@@ -240,6 +250,9 @@ def sft_rounds(plan: Plan) -> list[Round]:
     broad = per_round(plan.sft_round_broad_no_tool, n, "sft_round_broad_no_tool")
     if not all(0.0 <= f <= 1.0 for f in broad):
         raise ValueError(f"sft_round_broad_no_tool={plan.sft_round_broad_no_tool!r}: each round's share must be in [0, 1]")
+    zh_searches = per_round(plan.sft_round_zh_searches, n, "sft_round_zh_searches")
+    if not all(0.0 <= f <= 1.0 for f in zh_searches):
+        raise ValueError(f"sft_round_zh_searches={plan.sft_round_zh_searches!r}: each round's share must be in [0, 1]")
     embed_lrs = per_round(plan.sft_round_embed_lr, n, "sft_round_embed_lr")
     if not all(x >= 0 for x in embed_lrs):
         raise ValueError(f"sft_round_embed_lr={plan.sft_round_embed_lr!r}: each round's rate must be >= 0 (0: frozen)")
@@ -260,9 +273,9 @@ def sft_rounds(plan: Plan) -> list[Round]:
     if any(len(p) > MAX_SIDES or len(set(p)) != len(p) for p in parsed):
         raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: a round of rounds side by side joins at most "
                          f"{MAX_SIDES} different seeds")
-    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup, em)
-            for seed, b, name, f, w, lr, r, e, soup, em in zip(parsed, breadths, names, broad, weights, lrs, ranks,
-                                                               embed_lrs, soups, emergency, strict=True)]
+    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup, em, zh)
+            for seed, b, name, f, w, lr, r, e, soup, em, zh in zip(parsed, breadths, names, broad, weights, lrs, ranks,
+                                                                   embed_lrs, soups, emergency, zh_searches, strict=True)]
 
 
 def check_plan(plan: Plan) -> None:
@@ -276,6 +289,11 @@ def check_plan(plan: Plan) -> None:
     if not 0 <= plan.grow_before_round <= len(rounds):
         raise ValueError(f"grow_before_round={plan.grow_before_round}: 0 (never) or a later round's number, "
                          f"1..{len(rounds)} (the plan has {len(rounds)} later round(s); without any, set it to 0)")
+    if not 0 <= plan.extend_before_round <= len(rounds):
+        raise ValueError(f"extend_before_round={plan.extend_before_round}: 0 (never) or a later round's number, "
+                         f"1..{len(rounds)} (the plan has {len(rounds)} later round(s))")
+    if plan.extend_before_round and plan.extend_top < 1:
+        raise ValueError(f"extend_top={plan.extend_top}: how many of the most frequent Han characters to cover (>= 1)")
     if plan.size not in SIZES or plan.student_size not in SIZES:
         raise ValueError(f"size={plan.size!r}, student_size={plan.student_size!r}: sizes are {', '.join(SIZES)}")
     # checked against the model's depth now, not hours into the run when the growth comes
@@ -393,7 +411,8 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
         for rnd, paths in zip(rounds, round_data, strict=True):
             for seed, path in zip(rnd.seeds, paths, strict=True):
                 write_jsonl(generate(plan.n_sft_round, seed=seed, breadth=rnd.breadth, names=rnd.names,
-                                     broad_no_tool=rnd.broad_no_tool, emergency=rnd.emergency), path)
+                                     broad_no_tool=rnd.broad_no_tool, emergency=rnd.emergency,
+                                     zh_searches=rnd.zh_searches), path)
         times["data"] = t()
     if "tokenizer" in phases:
         t = Timer()
@@ -433,6 +452,9 @@ def run(plan: Plan, out: Path, work: Path, phases: list[str] | None = None) -> d
             if k - 1 == plan.grow_before_round:
                 # deeper from here on: base, adapter and teacher grow alike, so base + adapter is still the teacher
                 grow_stack(out, plan.grow_after)
+            if k - 1 == plan.extend_before_round:
+                # more tokens from here on: tokenizer, base and teacher alike (the adapter has no embeddings)
+                extend_stack(out, plan.extend_top)
             cap = budget.cap(f"sft_round{k}", plan.sft_round_seconds * len(rnd.seeds)) / len(rnd.seeds)
 
             if len(rnd.seeds) == 1 and rnd.soup == 1.0:  # the round as trained, stacked in place
