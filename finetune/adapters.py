@@ -19,8 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from finetune.common import read_meta, write_meta, written_beside
-from tools.core.cli import print_json
+from finetune.common import read_meta, run_cli, write_meta, written_beside
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="share of --second's update to keep, in [0, 1] (default 1)")
     ap.add_argument("--json", action="store_true", help="print the stacked adapter's config as one JSON document")
     a = ap.parse_args(argv)
-    try:
-        cfg = stack_adapters(a.first, a.second, a.out, scale=a.scale)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if a.json:
-        print_json({"out": str(a.out), "rank": cfg["r"], "scale": a.scale, "target_modules": cfg["target_modules"]})
+    run_cli(lambda: stack_adapters(a.first, a.second, a.out, scale=a.scale), a.json,
+            lambda cfg: {"out": str(a.out), "rank": cfg["r"], "scale": a.scale, "target_modules": cfg["target_modules"]})
 
 
 if __name__ == "__main__":

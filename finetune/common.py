@@ -10,7 +10,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from finetune.chatformat import dumps, flat_calls, render_blocks
+from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -318,3 +319,15 @@ def save_tokenizer(tok: Any, out: Path) -> None:
     cfg = json.loads(cfg_path.read_text())
     cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
     cfg_path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2) + "\n")
+
+
+def run_cli(work: Callable[[], Any], as_json: bool, report: Callable[[Any], dict[str, Any]]) -> Any:
+    """A command's work, for its ``main``: bad input (a ValueError or OSError) exits with ``error: ...`` and no
+    traceback; with ``as_json`` ``report(result)`` is printed as one JSON document."""
+    try:
+        result = work()
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if as_json:
+        print_json(report(result))
+    return result

@@ -26,9 +26,8 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from finetune.common import param_count, read_meta, save_tokenizer, write_meta, written_beside
+from finetune.common import param_count, read_meta, run_cli, save_tokenizer, write_meta, written_beside
 from finetune.data import han_by_frequency
-from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--top", type=int, default=2000, help="cover this many of jieba's most frequent Han characters")
     ap.add_argument("--json", action="store_true", help="print what was added as one JSON document")
     a = ap.parse_args(argv)
-    try:
-        info = extend(a.model, a.out, a.top)
-    except (ValueError, OSError) as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if a.json:
-        print_json({**info, "out": str(a.out)})
+    run_cli(lambda: extend(a.model, a.out, a.top), a.json, lambda info: {**info, "out": str(a.out)})
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from finetune.common import param_count, read_meta, save_tokenizer, write_meta, written_beside
-from tools.core.cli import print_json
+from finetune.common import param_count, read_meta, run_cli, save_tokenizer, write_meta, written_beside
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--adapter-out", type=Path, default=None)
     ap.add_argument("--json", action="store_true", help="print what was grown as one JSON document")
     a = ap.parse_args(argv)
-    try:
-        info = grow(a.model, a.out, a.after, a.adapter, a.adapter_out)
-    except (ValueError, OSError) as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if a.json:
-        print_json({**info, "out": str(a.out), "adapter_out": str(a.adapter_out) if a.adapter_out else None})
+    run_cli(lambda: grow(a.model, a.out, a.after, a.adapter, a.adapter_out), a.json,
+            lambda info: {**info, "out": str(a.out), "adapter_out": str(a.adapter_out) if a.adapter_out else None})
 
 
 if __name__ == "__main__":

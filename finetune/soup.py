@@ -32,8 +32,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from finetune.adapters import stack_adapters
-from finetune.common import read_meta, write_meta, written_beside
-from tools.core.cli import print_json
+from finetune.common import read_meta, run_cli, write_meta, written_beside
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="where teacher/, base/ and adapter/ of the soup go")
     ap.add_argument("--json", action="store_true", help="print what was written as one JSON document")
     a = ap.parse_args(argv)
-    try:
-        info = soup(a.start, a.rounds, parse_weights(a.weights, len(a.rounds)), a.out)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if a.json:
-        print_json({**info, "out": str(a.out)})
+    run_cli(lambda: soup(a.start, a.rounds, parse_weights(a.weights, len(a.rounds)), a.out), a.json,
+            lambda info: {**info, "out": str(a.out)})
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from finetune.common import (
     encode_rows,
     masked_ce,
     read_meta,
+    run_cli,
     save_tokenizer,
     setup,
     train_steps,
@@ -35,7 +36,6 @@ from finetune.common import (
 )
 from finetune.data import data_hash, read_jsonl
 from finetune.sft import check_embeddings_target, replace_embeddings
-from tools.core.cli import print_json
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="also write the rows into this model folder (the base the adapter sits on)")
     ap.add_argument("--json", action="store_true", help="print what was trained as one JSON document")
     a = ap.parse_args(argv)
-    try:
-        info = warm_rows(a.model, a.data, a.out, a.steps, a.lr, a.seed, a.threads, a.tokens_per_batch, a.max_len,
-                         a.from_row, a.embeddings_into)
-    except (ValueError, OSError) as exc:
-        raise SystemExit(f"error: {exc}") from None
-    if a.json:
-        print_json({k: v for k, v in info.items() if k != "train"} | {"out": str(a.out),
-                                                                      "final_loss": info["train"]["final_loss"]})
+    run_cli(lambda: warm_rows(a.model, a.data, a.out, a.steps, a.lr, a.seed, a.threads, a.tokens_per_batch,
+                              a.max_len, a.from_row, a.embeddings_into), a.json,
+            lambda info: {k: v for k, v in info.items() if k != "train"} | {"out": str(a.out),
+                                                                           "final_loss": info["train"]["final_loss"]})
 
 
 if __name__ == "__main__":
