@@ -180,16 +180,22 @@ def _english_words() -> list[str]:
     return [w for w in vocab if w.isascii() and w.isalpha() and 3 <= len(w) <= 12]
 
 
-def _jieba_words(part_of_speech: str, longest: int, min_freq: int = 0) -> list[str]:
-    """Words of 2..``longest`` characters with one part of speech from jieba's dictionary."""
+@functools.cache
+def _jieba_entries() -> list[tuple[str, int, str]]:
+    """jieba's dictionary: (word, frequency, part of speech) per line."""
     import jieba
 
-    words = []
+    entries = []
     for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
         word, freq, tag = line.split()
-        if tag == part_of_speech and 2 <= len(word) <= longest and int(freq) >= min_freq:
-            words.append(word)
-    return words
+        entries.append((word, int(freq), tag))
+    return entries
+
+
+def _jieba_words(part_of_speech: str, longest: int, min_freq: int = 0) -> list[str]:
+    """Words of 2..``longest`` characters with one part of speech from jieba's dictionary."""
+    return [word for word, freq, tag in _jieba_entries()
+            if tag == part_of_speech and 2 <= len(word) <= longest and freq >= min_freq]
 
 
 @functools.cache
@@ -232,21 +238,20 @@ def _wild_string(rng: random.Random) -> str:
 @functools.cache
 def han_by_frequency() -> list[str]:
     """Han characters of jieba's dictionary, most frequent first (a character counts its words' frequencies)."""
-    import jieba
-
     freq: dict[str, int] = {}
-    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
-        word, count, _tag = line.split()
+    for word, count, _tag in _jieba_entries():
         for ch in word:
             if "\u4e00" <= ch <= "\u9fff":
-                freq[ch] = freq.get(ch, 0) + int(count)
+                freq[ch] = freq.get(ch, 0) + count
     return [ch for ch, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _zh_composed(rng: random.Random) -> str:
-    """A made-up Chinese place name of 2-3 characters (with han names, from the 2000 most frequent ones)."""
-    chars = han_by_frequency()[:2000] if _NAMES == "han" else _ZH_PLACE_CHARS
-    return "".join(rng.choice(chars) for _ in range(rng.choice([2, 2, 3])))
+def _han_place_name(rng: random.Random) -> str:
+    """A Chinese place name with han names: one of jieba's place names, or 2-3 of its 2000 most frequent
+    characters (half and half)."""
+    if rng.random() < 0.5:
+        return "".join(rng.choice(han_by_frequency()[:2000]) for _ in range(rng.choice([2, 2, 3])))
+    return rng.choice(_zh_place_words())
 
 
 @functools.cache
@@ -691,7 +696,7 @@ def location(rng: random.Random, lang: str) -> str:
     if _NAMES == "wild" and rng.random() < 0.5:
         n = "".join(rng.choice(_zh_place_chars()) for _ in range(rng.randint(2, 4)))
     elif _NAMES == "han":
-        n = _zh_composed(rng) if rng.random() < 0.5 else rng.choice(_zh_place_words())
+        n = _han_place_name(rng)
     elif _wide_names() and rng.random() < 0.5:
         n = rng.choice(_zh_place_words())
     else:
@@ -729,7 +734,7 @@ def _en_town(rng: random.Random) -> str:
 
 def _zh_name(rng: random.Random) -> str:
     if _NAMES == "han":
-        return _zh_composed(rng) if rng.random() < 0.5 else rng.choice(_zh_place_words())
+        return _han_place_name(rng)
     if _wide_names() and rng.random() < 0.6:
         return rng.choice(_zh_place_words())
     return "".join(rng.choice(_ZH_PLACE_CHARS) for _ in range(rng.choice([2, 2, 3])))
