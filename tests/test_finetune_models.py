@@ -614,6 +614,10 @@ def test_extended_tokenizer_adds_common_han_characters_and_keeps_every_old_token
         ext.main(["--model", str(tmp_path / "m"), "--out", str(tmp_path / "x"), "--top", "0"])
     with pytest.raises(SystemExit, match="no tokenizer.json there"):
         ext.main(["--model", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
+    padded = LlamaConfig(**{**cfg.to_dict(), "vocab_size": len(old_tok) + 8})
+    LlamaForCausalLM(padded).save_pretrained(tmp_path / "m")  # more rows than tokens: ids and rows would part
+    with pytest.raises(ValueError, match=rf"has {len(old_tok) + 8} embedding rows but its tokenizer {len(old_tok)}"):
+        ext.extend(tmp_path / "m", tmp_path / "x", top=300)
 
 
 @needs_artifacts
