@@ -5,8 +5,9 @@ that also trains the embeddings barely moves them: with tied embeddings a rare t
 at every position where it is not the answer and pulled up only where it is, so the round left the new
 characters unpredictable (the extended teacher garbled all 20 places holding one). Here everything else
 is frozen and only the new rows train, on conversations dense in them (``finetune.data --names han
---zh-searches F``): what the model already does with the old tokens cannot change, and the new rows get
-the whole update. ``--embeddings-into BASE`` writes the rows into the base the adapter sits on as well,
+--zh-searches F``): every other weight and every old row stays as it was, and the new rows get the whole
+update. Measured in session 25 (finetune/README.md): on 300 Chinese searches the right new token came first
+at 42 % of the places it was due after 2000 steps (0 % before), not enough to copy names; not shipped. ``--embeddings-into BASE`` writes the rows into the base the adapter sits on as well,
 so base + adapter is still the model.
 
 ``python -m finetune.warm_rows --model DIR --data F --out DIR [--steps 600] [--lr 2e-3] [--embeddings-into BASE]``
