@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -237,6 +238,26 @@ class Round(NamedTuple):
     zh_searches: float = 0.0
 
 
+def _fraction(x: float) -> bool:
+    return 0.0 <= x <= 1.0
+
+
+# the plan's per-round settings (``sft_round_<field>``, one value per round or one for all): whether the values
+# are numbers, the check each value must pass, and what the refusal says is allowed (checked in this order)
+_PER_ROUND: tuple[tuple[str, bool, Callable[[Any], bool], str], ...] = (
+    ("lr", True, lambda x: True, ""),
+    ("value_weight", True, lambda x: True, ""),
+    ("rank", True, lambda r: r >= 1 and r == int(r), "each round's LoRA rank must be a whole number >= 1"),
+    ("broad_no_tool", True, _fraction, "each round's share must be in [0, 1]"),
+    ("zh_searches", True, _fraction, "each round's share must be in [0, 1]"),
+    ("embed_lr", True, lambda x: x >= 0, "each round's rate must be >= 0 (0: frozen)"),
+    ("breadth", True, lambda x: x in BREADTHS, f"each round's breadth must be one of {BREADTHS}"),
+    ("names", False, lambda x: x in NAME_SOURCES, f"each round's names must be one of {NAME_SOURCES}"),
+    ("emergency", False, lambda x: x in EMERGENCY_SHAPES, f"each round's shapes must be one of {EMERGENCY_SHAPES}"),
+    ("soup", True, lambda x: 0.0 < x <= 1.0, "each round's kept share must be in (0, 1]"),
+)
+
+
 def sft_rounds(plan: Plan) -> list[Round]:
     """The plan's later SFT rounds, one per seed, or a ValueError naming the field and value that is wrong."""
     seeds = [x.strip() for x in plan.sft_round_seeds.split(",") if x.strip()]
@@ -244,40 +265,23 @@ def sft_rounds(plan: Plan) -> list[Round]:
         raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: seeds are whole numbers separated by commas "
                          "(a round of several side by side joins them with '+', e.g. 19+20)")
     n = len(seeds)
-    lrs = per_round(plan.sft_round_lr, n, "sft_round_lr")
-    weights = per_round(plan.sft_round_value_weight, n, "sft_round_value_weight")
-    ranks = per_round(plan.sft_round_rank, n, "sft_round_rank")
-    if not all(r >= 1 and r == int(r) for r in ranks):
-        raise ValueError(f"sft_round_rank={plan.sft_round_rank!r}: each round's LoRA rank must be a whole number >= 1")
-    broad = per_round(plan.sft_round_broad_no_tool, n, "sft_round_broad_no_tool")
-    if not all(0.0 <= f <= 1.0 for f in broad):
-        raise ValueError(f"sft_round_broad_no_tool={plan.sft_round_broad_no_tool!r}: each round's share must be in [0, 1]")
-    zh_searches = per_round(plan.sft_round_zh_searches, n, "sft_round_zh_searches")
-    if not all(0.0 <= f <= 1.0 for f in zh_searches):
-        raise ValueError(f"sft_round_zh_searches={plan.sft_round_zh_searches!r}: each round's share must be in [0, 1]")
-    embed_lrs = per_round(plan.sft_round_embed_lr, n, "sft_round_embed_lr")
-    if not all(x >= 0 for x in embed_lrs):
-        raise ValueError(f"sft_round_embed_lr={plan.sft_round_embed_lr!r}: each round's rate must be >= 0 (0: frozen)")
-    breadths = per_round(plan.sft_round_breadth, n, "sft_round_breadth")
-    if not set(breadths) <= set(map(float, BREADTHS)):
-        raise ValueError(f"sft_round_breadth={plan.sft_round_breadth!r}: each round's breadth must be one of {BREADTHS}")
-    names = per_round_text(plan.sft_round_names, n, "sft_round_names")
-    if not set(names) <= set(NAME_SOURCES):
-        raise ValueError(f"sft_round_names={plan.sft_round_names!r}: each round's names must be one of {NAME_SOURCES}")
-    emergency = per_round_text(plan.sft_round_emergency, n, "sft_round_emergency")
-    if not set(emergency) <= set(EMERGENCY_SHAPES):
-        raise ValueError(f"sft_round_emergency={plan.sft_round_emergency!r}: each round's shapes must be one of "
-                         f"{EMERGENCY_SHAPES}")
-    soups = per_round(plan.sft_round_soup, n, "sft_round_soup")
-    if not all(0.0 < x <= 1.0 for x in soups):
-        raise ValueError(f"sft_round_soup={plan.sft_round_soup!r}: each round's kept share must be in (0, 1]")
+    values: dict[str, list[Any]] = {}
+    for field, numeric, ok, allowed in _PER_ROUND:
+        setting = f"sft_round_{field}"
+        text = getattr(plan, setting)
+        values[field] = (per_round if numeric else per_round_text)(text, n, setting)
+        if not all(ok(x) for x in values[field]):
+            raise ValueError(f"{setting}={text!r}: {allowed}")
     parsed = [tuple(int(part) for part in seed.split("+")) for seed in seeds]
     if any(len(p) > MAX_SIDES or len(set(p)) != len(p) for p in parsed):
         raise ValueError(f"sft_round_seeds={plan.sft_round_seeds!r}: a round of rounds side by side joins at most "
                          f"{MAX_SIDES} different seeds")
-    return [Round(seed, int(b), name, f, w, lr, int(r), e, soup, em, zh)
-            for seed, b, name, f, w, lr, r, e, soup, em, zh in zip(parsed, breadths, names, broad, weights, lrs, ranks,
-                                                                   embed_lrs, soups, emergency, zh_searches, strict=True)]
+    whole = {"breadth", "rank"}  # parsed as numbers, kept as whole ones
+    rounds = []
+    for k, seed in enumerate(parsed):
+        settings: dict[str, Any] = {f: int(v[k]) if f in whole else v[k] for f, v in values.items()}
+        rounds.append(Round(seed, **settings))
+    return rounds
 
 
 def check_plan(plan: Plan) -> None:
