@@ -323,10 +323,14 @@ def save_tokenizer(tok: Any, out: Path) -> None:
 
 def run_cli(work: Callable[[], Any], as_json: bool, report: Callable[[Any], dict[str, Any]]) -> Any:
     """A command's work, for its ``main``: bad input (a ValueError or OSError) exits with ``error: ...`` and no
-    traceback; with ``as_json`` ``report(result)`` is printed as one JSON document."""
+    traceback; with ``as_json`` ``report(result)``, or the error as ``{"error", "code"}`` (exit code 2, as the
+    ``diaodu`` commands do), is printed as one JSON document."""
     try:
         result = work()
     except (ValueError, OSError) as exc:
+        if as_json:
+            print_json({"error": str(exc), "code": "bad_input"})
+            raise SystemExit(2) from None
         raise SystemExit(f"error: {exc}") from None
     if as_json:
         print_json(report(result))

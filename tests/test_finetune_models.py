@@ -612,6 +612,11 @@ def test_extended_tokenizer_adds_common_han_characters_and_keeps_every_old_token
     assert (tmp_path / "t" / "tokenizer.json").read_text() == (tmp_path / "e" / "tokenizer.json").read_text()
     with pytest.raises(SystemExit, match=r"--top 0: give how many"):
         ext.main(["--model", str(tmp_path / "m"), "--out", str(tmp_path / "x"), "--top", "0"])
+    with pytest.raises(SystemExit) as exited:  # with --json the error is the one JSON document
+        ext.main(["--model", str(tmp_path / "m"), "--out", str(tmp_path / "x"), "--top", "0", "--json"])
+    assert exited.value.code == 2
+    assert json.loads(capsys.readouterr().out) == {"error": "--top 0: give how many of the most frequent Han "
+                                                   "characters to cover (>= 1)", "code": "bad_input"}
     with pytest.raises(SystemExit, match="no tokenizer.json there"):
         ext.main(["--model", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
     padded = LlamaConfig(**{**cfg.to_dict(), "vocab_size": len(old_tok) + 8})
