@@ -250,6 +250,12 @@ def masked_ce(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor 
     return (per_token * w).sum() / w.sum().clamp_min(1e-8)
 
 
+def batch_ce(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """:func:`masked_ce` of ``model`` on one :func:`collate` batch (weighted when the batch carries weights)."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    return masked_ce(logits, batch["labels"], batch.get("weights"))
+
+
 class Timer:
     """Wall-clock seconds since creation."""
 

@@ -17,9 +17,9 @@ import torch
 from transformers import AutoTokenizer, PreTrainedModel
 
 from finetune.common import (
+    batch_ce,
     batch_stream,
     encode_conversation,
-    masked_ce,
     param_count,
     read_meta,
     save_tokenizer,
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     rest = [p for p in model.parameters() if p is not emb]
     groups = [{"params": rest, "lr": a.lr}, {"params": [emb], "lr": a.lr * a.emb_lr_scale}]
     stream = batch_stream(examples, a.tokens_per_batch, a.seed, a.max_len, tok.pad_token_id)
-    stats = train_steps(model, stream, a.steps, groups, lambda m, b: masked_ce(m(input_ids=b["input_ids"],
-                        attention_mask=b["attention_mask"]).logits, b["labels"]), max_seconds=a.max_seconds)
+    stats = train_steps(model, stream, a.steps, groups, batch_ce, max_seconds=a.max_seconds)
     # transformers wraps .to with functools.wraps, and mypy then reads the dtype as self
     model.to(torch.bfloat16).save_pretrained(a.out)  # type: ignore[arg-type]
     save_tokenizer(tok, a.out)

@@ -32,9 +32,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from finetune.adapters import stack_adapters
 from finetune.common import (
+    batch_ce,
     batch_stream,
     encode_rows,
-    masked_ce,
     param_count,
     read_meta,
     save_tokenizer,
@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         embed.requires_grad_(True)
         groups.append({"params": [embed], "lr": a.embed_lr})
     stream = batch_stream(examples, a.tokens_per_batch, a.seed + 1, a.max_len, tok.pad_token_id)
-    stats = train_steps(model, stream, a.steps, groups,
-                        lambda m, b: masked_ce(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
-                                               b["labels"], b.get("weights")), max_seconds=a.max_seconds)
+    stats = train_steps(model, stream, a.steps, groups, batch_ce, max_seconds=a.max_seconds)
     config = {"rank": a.rank, "alpha": a.alpha, "targets": TARGETS, "lr": a.lr, "steps": a.steps,
               "tokens_per_batch": a.tokens_per_batch, "seed": a.seed, "base": str(a.base),
               "value_weight": a.value_weight, "embed_lr": a.embed_lr}

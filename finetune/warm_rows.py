@@ -1,14 +1,15 @@
 """Train only the embedding rows a vocabulary extension added (session 25).
 
 After :mod:`finetune.extend` each new token's row is the mean of the rows it replaces, and a LoRA round
-that also trains the embeddings barely moves them: with tied embeddings a rare token's row is pushed down
-at every position where it is not the answer and pulled up only where it is, so the round left the new
-characters unpredictable (the extended teacher garbled all 20 places holding one). Here everything else
-is frozen and only the new rows train, on conversations dense in them (``finetune.data --names han
---zh-searches F``): every other weight and every old row stays as it was, and the new rows get the whole
-update. Measured in session 25 (finetune/README.md): on 300 Chinese searches the right new token came first
-at 42 % of the places it was due after 2000 steps (0 % before), not enough to copy names; not shipped. ``--embeddings-into BASE`` writes the rows into the base the adapter sits on as well,
-so base + adapter is still the model.
+that also trains the embeddings moves them little: with tied embeddings a rare token's row is pushed down
+at every position where it is not the answer and pulled up only where it is, so after the round the new
+characters were still mostly wrong (the extended teacher garbled all 20 places holding one). Here
+everything else is frozen and only the new rows train, on conversations dense in them (``finetune.data
+--names han --zh-searches F``): every other weight and every old row stays as it was, and the new rows get
+the whole update. ``--embeddings-into BASE`` writes the rows into the base the adapter sits on as well, so
+base + adapter is still the model. Measured in session 25 (finetune/README.md): on 300 Chinese searches
+the right new token came first at 42 % of the places it was due after 2000 steps (0 % before), not enough
+to copy names; not shipped.
 
 ``python -m finetune.warm_rows --model DIR --data F --out DIR [--steps 600] [--lr 2e-3] [--embeddings-into BASE]``
 """
@@ -24,9 +25,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from finetune.common import (
+    batch_ce,
     batch_stream,
     encode_rows,
-    masked_ce,
     read_meta,
     run_cli,
     save_tokenizer,
@@ -76,9 +77,7 @@ def warm_rows(model_dir: Path, data: list[Path], out: Path, steps: int, lr: floa
     weight.register_hook(lambda g: g * keep)  # the old rows get no gradient, so AdamW leaves them as they are
     before = weight.detach()[:start].clone()
     stream = batch_stream(examples, tokens_per_batch, seed + 3, max_len, tok.pad_token_id)
-    stats = train_steps(model, stream, steps, [{"params": [weight], "lr": lr}],
-                        lambda m, b: masked_ce(m(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits,
-                                               b["labels"]))
+    stats = train_steps(model, stream, steps, [{"params": [weight], "lr": lr}], batch_ce)
     if not torch.equal(weight.detach()[:start], before):  # what the hook is there for
         raise RuntimeError("an old embedding row moved while only the new ones were to train")
     config = {"from_row": start, "rows": n_rows - start, "steps": steps, "lr": lr, "seed": seed,
