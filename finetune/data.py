@@ -246,11 +246,17 @@ def han_by_frequency() -> list[str]:
     return [ch for ch, _ in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+@functools.cache
+def _common_han() -> str:
+    """jieba's 2000 most frequent Han characters (what han names compose places of)."""
+    return "".join(han_by_frequency()[:2000])
+
+
 def _han_place_name(rng: random.Random) -> str:
     """A Chinese place name with han names: one of jieba's place names, or 2-3 of its 2000 most frequent
     characters (half and half)."""
     if rng.random() < 0.5:
-        return "".join(rng.choice(han_by_frequency()[:2000]) for _ in range(rng.choice([2, 2, 3])))
+        return "".join(rng.choice(_common_han()) for _ in range(rng.choice([2, 2, 3])))
     return rng.choice(_zh_place_words())
 
 

@@ -558,23 +558,32 @@ def test_a_soup_of_rounds_is_their_weighted_average_and_base_plus_adapter_serves
     assert json.loads(capsys.readouterr().out)["weights"] == [0.5, 0.5]
 
 
+def _tiny_model_on_the_shipped_tokenizer(folder: Path) -> tuple[Any, Any]:
+    """A one-layer tied-embedding Llama with the shipped tokenizer in ``folder`` (bf16, as the shipped models)."""
+    import shutil
+
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
+    shutil.copytree(ARTIFACTS / "tokenizer", folder)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(folder)
+    return tok, cfg
+
+
 @needs_artifacts
 def test_extended_tokenizer_adds_common_han_characters_and_keeps_every_old_tokenization(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Characters the tokenizer lacked become one token each; text made of what it had keeps its tokens;
     the model's old rows and logits stay, each new row is the mean of the rows it replaces."""
-    import shutil
 
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from finetune import extend as ext
 
-    old_tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
-    shutil.copytree(ARTIFACTS / "tokenizer", tmp_path / "m")
-    cfg = LlamaConfig(vocab_size=len(old_tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(tmp_path / "m")  # stored as the shipped models are
+    old_tok, cfg = _tiny_model_on_the_shipped_tokenizer(tmp_path / "m")
     info = ext.extend(tmp_path / "m", tmp_path / "e", top=300)
     new_tok = AutoTokenizer.from_pretrained(tmp_path / "e")
     assert info["vocab_from"] == len(old_tok) and info["vocab_to"] == len(new_tok) == len(old_tok) + info["added_tokens"]
@@ -630,18 +639,12 @@ def test_warm_rows_trains_only_the_rows_an_extension_added(tmp_path: Path) -> No
     import shutil
 
     from safetensors.torch import load_file
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from finetune import extend as ext
     from finetune import warm_rows
     from finetune.data import generate, write_jsonl
 
-    old_tok = AutoTokenizer.from_pretrained(ARTIFACTS / "tokenizer")
-    shutil.copytree(ARTIFACTS / "tokenizer", tmp_path / "m")
-    cfg = LlamaConfig(vocab_size=len(old_tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    LlamaForCausalLM(cfg).to(torch.bfloat16).save_pretrained(tmp_path / "m")
+    old_tok, _ = _tiny_model_on_the_shipped_tokenizer(tmp_path / "m")
     with pytest.raises(ValueError, match="records no vocabulary extension"):
         warm_rows.first_new_row(tmp_path / "m")
     ext.extend(tmp_path / "m", tmp_path / "e", top=300)
